@@ -1,0 +1,1 @@
+"""groundswell: social-media incident-sentiment analytics."""

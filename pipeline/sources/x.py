@@ -1,0 +1,80 @@
+"""X API v2 responses: ``{"data": [...], "includes": {"users": [...]}}``.
+
+As the recent-search and filtered-stream endpoints return them, one response per
+line or a JSON array of responses. A filtered-stream line holds one tweet as an
+object under ``data``; a search page holds a list. Authors come from
+``includes.users``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pipeline.schema import Post, Reason, Rejection
+from pipeline.sources.base import JsonSource, dumps, wrong_type
+from pipeline.sources.framing import raw_text
+
+_REFERENCE_FIELDS = {"replied_to": "reply_to_id", "retweeted": "repost_of_id", "quoted": "quote_of_id"}
+
+
+class XSource(JsonSource):
+    name = "x"
+    description = "X API v2 search / filtered-stream responses (data + includes.users)"
+
+    def parse(self, position: int, response: Any, raw: bytes) -> Iterator[Post | Rejection]:
+        """The posts of one response; a response without ``data`` is one rejected record."""
+        if not isinstance(response, dict) or "data" not in response:
+            detail = "no 'data' in the response" if isinstance(response, dict) else f"a JSON {type(response).__name__}, not a response object"
+            if isinstance(response, dict) and "errors" in response:
+                detail = f"an error response: {dumps(response['errors'])[:200]}"
+            yield Rejection(position, Reason.NOT_A_POST, detail, raw_text(raw))
+            return
+        tweets = response["data"]
+        if isinstance(tweets, dict):
+            tweets = [tweets]
+        try:
+            users = {user["id"]: user for user in (response.get("includes") or {}).get("users", ())}
+        except (TypeError, KeyError, AttributeError):
+            users = {}
+        if not isinstance(tweets, list):
+            yield Rejection(position, Reason.WRONG_TYPE, f"'data' is a JSON {type(tweets).__name__}", raw_text(raw))
+            return
+        for item, tweet in enumerate(tweets):
+            yield self.parse_tweet(tweet, users, position, item)
+
+    def parse_tweet(self, tweet: Any, users: dict[str, Any], position: int, item: int) -> Post | Rejection:
+        raw = dumps(tweet)
+        try:
+            return self.make_post(self._fields(tweet, users, raw), position, item)
+        except (TypeError, AttributeError, KeyError, ValueError) as error:
+            return wrong_type(position, error, raw, item)
+
+    @staticmethod
+    def _fields(tweet: dict[str, Any], users: dict[str, Any], raw: str) -> dict[str, Any]:
+        metrics = tweet.get("public_metrics") or {}
+        author = users.get(tweet.get("author_id")) or {}
+        author_metrics = author.get("public_metrics") or {}
+        fields = {
+            "native_id": tweet.get("id"),
+            "text": tweet.get("text"),
+            "created_at": tweet.get("created_at"),
+            "author_id": tweet.get("author_id"),
+            "author_handle": author.get("username"),
+            "author_name": author.get("name"),
+            "author_followers": author_metrics.get("followers_count"),
+            "lang": tweet.get("lang"),
+            "like_count": metrics.get("like_count"),
+            "repost_count": metrics.get("retweet_count"),
+            "reply_count": metrics.get("reply_count"),
+            "quote_count": metrics.get("quote_count"),
+            "raw": raw,
+        }
+        for reference in tweet.get("referenced_tweets") or ():
+            column = _REFERENCE_FIELDS.get(reference["type"])
+            if column:
+                fields[column] = reference["id"]
+        handle = author.get("username")
+        if handle and fields["native_id"]:
+            fields["url"] = f"https://x.com/{handle}/status/{fields['native_id']}"
+        return fields
