@@ -22,19 +22,21 @@ import multiprocessing
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
 
+from pipeline.config import Settings
 from pipeline.schema import Post, Rejection
 from pipeline.sources import SKIPPED, Record, Source
-from pipeline.sources.base import JsonSource
+from pipeline.sources.base import JsonSource, Limits
+from pipeline.sources.registry import source_for
 from pipeline.sources.framing import is_json_lines
 from pipeline.store import POSTS_SCHEMA, REJECTED_SCHEMA, Store, rejection_key
 
@@ -213,6 +215,37 @@ def ingest_file(
         else:
             chunks = (chunk_of(group, origin, len(group)) for group in _batched(source.read(path), CHUNK_RECORDS))
         return ingest_chunks(store, chunks, source=source.name, origin=origin, batch_size=batch_size, progress=progress)
+
+
+def measures_bytes(path: Path, source: Source) -> bool:
+    """Whether :func:`ingest_file` reports progress in input bytes (else in records)."""
+    return isinstance(source, JsonSource) and is_json_lines(path)
+
+
+ProgressFactory = Callable[[Path, int | None], AbstractContextManager[Progress | None]]
+
+
+def ingest_paths(
+    settings: Settings,
+    paths: Sequence[Path],
+    fmt: str = "auto",
+    columns: Mapping[str, str] | None = None,
+    *,
+    workers: int | None = None,
+    progress: ProgressFactory | None = None,
+) -> Iterator[IngestReport]:
+    """Ingest several files into the settings' database, one report per file.
+
+    Every file's format is resolved before anything is written, so a typo in the
+    last path does not leave the first ones half-done. ``progress(path, total)``
+    may return a context manager giving a per-file progress callback."""
+    limits = Limits(settings.max_record_bytes, settings.max_text_chars)
+    sources = [source_for(path, fmt, limits=limits, columns=columns) for path in paths]
+    with Store.open(settings.db_path) as store:
+        for path, source in zip(paths, sources):
+            total = path.stat().st_size if measures_bytes(path, source) else None
+            with progress(path, total) if progress else nullcontext() as callback:
+                yield ingest_file(store, path, source, batch_size=settings.ingest_batch_size, workers=workers, progress=callback)
 
 
 def _json_line_chunks(source: JsonSource, path: Path, origin: str, workers: int) -> Iterator[Chunk]:

@@ -288,7 +288,7 @@ class Store:
 
     # -- reads ----------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
         return self.connection.execute(sql, params or []).fetchall()
 
     @staticmethod

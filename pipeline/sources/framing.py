@@ -51,6 +51,7 @@ def _lines(path: Path, max_record_bytes: int) -> Iterator[JsonRecord | Rejection
 
 def parse_record(position: int, data: bytes, max_record_bytes: int) -> JsonRecord | Rejection:
     """Parse one record's bytes, or say why they cannot be a record."""
+    data = data.rstrip(b"\r\n")
     if len(data) > max_record_bytes:
         return Rejection(
             position, Reason.OVERSIZE, f"record is {len(data):,} bytes, over the limit of {max_record_bytes:,}", raw_text(data)

@@ -1,0 +1,30 @@
+# The two commands: `make demo` and `make test`. Both create or reuse .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench install clean
+
+demo: $(STAMP)   ## build the sample-incident database and print its summary
+	$(BIN)/groundswell demo
+
+test: $(STAMP)   ## run the test suite
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## slow benchmarks (1,000,000-post ingest against a naive baseline)
+	$(BIN)/groundswell bench ingest
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when pyproject.toml changes; torch is pinned in it (torch==2.13.0, CPU build).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/bench .pytest_cache

@@ -1,0 +1,175 @@
+"""Benchmarks that print figures beside the obvious alternative, measured in the same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.ingest import ingest_file
+from pipeline.sources import Limits, XSource
+from pipeline.store import Store
+
+
+@dataclass
+class IngestBenchmark:
+    posts_in_file: int
+    file_mb: float
+    seconds: float
+    posts_per_second: float
+    reingest_seconds: float
+    reingest_posts_per_second: float
+    baseline_posts: int
+    baseline_seconds: float
+    baseline_posts_per_second: float
+    workers: int
+    machine: str
+
+    @property
+    def speedup(self) -> float:
+        return self.posts_per_second / self.baseline_posts_per_second
+
+    def render(self) -> str:
+        return "\n".join(
+            [
+                f"ingest benchmark on {self.machine}, {self.workers} parser processes",
+                f"  groundswell ingest : {self.posts_in_file:,} posts ({self.file_mb:,.0f} MB X API v2 JSON lines) "
+                f"in {self.seconds:.1f} s = {self.posts_per_second:,.0f} posts/s",
+                f"  re-ingest (all dup): {self.reingest_seconds:.1f} s = {self.reingest_posts_per_second:,.0f} posts/s",
+                f"  naive baseline     : pandas read_json + row-by-row INSERT, {self.baseline_posts:,} posts "
+                f"in {self.baseline_seconds:.1f} s = {self.baseline_posts_per_second:,.0f} posts/s",
+                f"  speed-up           : {self.speedup:,.1f}x",
+            ]
+        )
+
+
+def run_ingest_benchmark(
+    workdir: Path,
+    posts: int,
+    baseline_posts: int,
+    *,
+    settings: Settings,
+    workers: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> IngestBenchmark:
+    workdir.mkdir(parents=True, exist_ok=True)
+    big = _generated_file(workdir / f"x-{posts}.jsonl", posts, echo)
+    small = _generated_file(workdir / f"x-{baseline_posts}-clean.jsonl", baseline_posts, echo, clean=True)
+    workers = workers or os.cpu_count() or 1
+    limits = Limits(settings.max_record_bytes, settings.max_text_chars)
+
+    db = workdir / "bench-ingest.duckdb"
+    _remove_database(db)
+    with Store.open(db) as store:
+        echo(f"ingesting {big} ...")
+        started = time.perf_counter()
+        report = ingest_file(store, big, XSource(limits), batch_size=settings.ingest_batch_size, workers=workers)
+        seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        again = ingest_file(store, big, XSource(limits), batch_size=settings.ingest_batch_size, workers=workers)
+        reingest_seconds = time.perf_counter() - started
+    assert again.accepted == 0, "re-ingest must add nothing"
+    _remove_database(db)
+
+    echo(f"naive baseline on {small} ...")
+    baseline_seconds, baseline_count = _naive_ingest(small, workdir / "bench-naive.duckdb")
+    result = IngestBenchmark(
+        posts_in_file=report.read,
+        file_mb=big.stat().st_size / 1e6,
+        seconds=seconds,
+        posts_per_second=report.read / seconds,
+        reingest_seconds=reingest_seconds,
+        reingest_posts_per_second=again.read / reingest_seconds,
+        baseline_posts=baseline_count,
+        baseline_seconds=baseline_seconds,
+        baseline_posts_per_second=baseline_count / baseline_seconds,
+        workers=workers,
+        machine=machine_description(),
+    )
+    (workdir / "ingest.json").write_text(json.dumps({**asdict(result), "speedup": result.speedup}, indent=2) + "\n")
+    return result
+
+
+def machine_description() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, DuckDB {duckdb.__version__}"
+
+
+def _generated_file(path: Path, posts: int, echo: Callable[[str], None], clean: bool = False) -> Path:
+    from pipeline.sample import iter_x_responses
+
+    if path.exists():
+        return path
+    echo(f"generating {posts:,} posts into {path} ...")
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as handle:
+        for line in iter_x_responses(posts, seed=1):
+            if clean and not _parses(line):
+                continue
+            handle.write(line + b"\n")
+    partial.rename(path)
+    return path
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(line).get("data"), list)
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+_NAIVE_COLUMNS = (
+    "id", "source", "native_id", "text", "created_at", "author_id", "author_handle", "author_followers",
+    "lang", "like_count", "repost_count", "reply_count", "quote_count", "raw",
+)
+
+
+def _naive_ingest(path: Path, db: Path) -> tuple[float, int]:
+    """What a hurried analyst writes: pandas reads the file, one INSERT per post."""
+    _remove_database(db)
+    started = time.perf_counter()
+    frame = pd.read_json(path, lines=True)
+    connection = duckdb.connect(str(db))
+    connection.execute(
+        "CREATE TABLE posts (id VARCHAR PRIMARY KEY, source VARCHAR, native_id VARCHAR, text VARCHAR, "
+        "created_at TIMESTAMPTZ, author_id VARCHAR, author_handle VARCHAR, author_followers BIGINT, lang VARCHAR, "
+        "like_count BIGINT, repost_count BIGINT, reply_count BIGINT, quote_count BIGINT, raw VARCHAR)"
+    )
+    insert = f"INSERT OR IGNORE INTO posts VALUES ({', '.join('?' for _ in _NAIVE_COLUMNS)})"
+    count = 0
+    for response in frame.itertuples():
+        users = {user["id"]: user for user in response.includes["users"]}
+        for tweet in response.data:
+            author = users.get(tweet.get("author_id"), {})
+            metrics = tweet.get("public_metrics", {})
+            connection.execute(
+                insert,
+                [
+                    f"x:{tweet['id']}", "x", tweet["id"], tweet["text"], tweet["created_at"], tweet.get("author_id"),
+                    author.get("username"), author.get("public_metrics", {}).get("followers_count"), tweet.get("lang"),
+                    metrics.get("like_count"), metrics.get("retweet_count"), metrics.get("reply_count"),
+                    metrics.get("quote_count"), json.dumps(tweet),
+                ],
+            )
+            count += 1
+    connection.close()
+    seconds = time.perf_counter() - started
+    _remove_database(db)
+    return seconds, count
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", ".wal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+__all__ = ["IngestBenchmark", "run_ingest_benchmark", "machine_description"]

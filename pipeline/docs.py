@@ -1,0 +1,64 @@
+"""Documentation generated from the code, so it cannot go stale.
+
+``python -m pipeline.docs`` rewrites the marked sections of README.md (the
+configuration table) and docs/cli.md (every command's --help); the test suite
+fails when either differs from what the code would generate.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from pipeline.config import ENV_PREFIX, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+CLI_DOC = ROOT / "docs" / "cli.md"
+_SECTION = re.compile(r"(?P<start><!-- generated:(?P<name>[a-z-]+) -->\n)(?:.*?\n)?(?P<end><!-- end:(?P=name) -->)", re.S)
+
+
+def config_table() -> str:
+    rows = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default
+        rows.append(f"| `{name}` | `{ENV_PREFIX}{name.upper()}` | `{default}` | {field.description} |")
+    return "\n".join(rows)
+
+
+def cli_reference() -> str:
+    from pipeline.cli import app
+
+    command = typer.main.get_command(app)
+    parts = ["# `groundswell` command reference", "", "Generated from `--help` by `python -m pipeline.docs`; do not edit.", ""]
+    for path, cmd in _walk(command, ["groundswell"]):
+        with click.Context(cmd, info_name=" ".join(path)) as context:
+            parts += [f"## `{' '.join(path)}`", "", "```", cmd.get_help(context).rstrip(), "```", ""]
+    return "\n".join(parts)
+
+
+def _walk(command: click.Command, path: list[str]):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name in sorted(command.commands):
+            yield from _walk(command.commands[name], [*path, name])
+
+
+def render_readme(text: str) -> str:
+    generated = {"config": config_table()}
+    return _SECTION.sub(lambda m: m["start"] + generated[m["name"]] + "\n" + m["end"], text)
+
+
+def main() -> None:
+    README.write_text(render_readme(README.read_text()))
+    CLI_DOC.parent.mkdir(exist_ok=True)
+    CLI_DOC.write_text(cli_reference())
+    print(f"wrote {README} and {CLI_DOC}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

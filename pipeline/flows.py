@@ -1,0 +1,57 @@
+"""Prefect flows: orchestration only, every step a call into the library.
+
+With no ``PREFECT_API_URL`` set, Prefect runs them against a temporary local
+server (ephemeral mode); set it to use your Prefect server or Prefect Cloud.
+File reads may fail transiently (network file systems), so I/O tasks retry;
+re-running an ingest is idempotent, so a retry never duplicates a post.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+
+from pipeline.config import load_settings
+from pipeline.demo import sample_incidents
+from pipeline.ingest import ingest_paths
+from pipeline.store import Store
+
+
+@task(retries=2, retry_delay_seconds=2)
+def ingest_task(db_path: str, path: str, fmt: str = "auto", columns: dict[str, str] | None = None) -> str:
+    settings = load_settings(db_path=db_path)
+    (report,) = ingest_paths(settings, [Path(path)], fmt, columns)
+    return report.render()
+
+
+@task(retries=2, retry_delay_seconds=2)
+def timeline_task(db_path: str, path: str, fmt: str = "auto", incident_id: str | None = None) -> str:
+    from pipeline.timeline import import_timeline
+
+    with Store.open(db_path) as store:
+        return import_timeline(store, Path(path), fmt, incident_id).render()
+
+
+@flow(name="groundswell-ingest", log_prints=True)
+def ingest_flow(paths: list[str], db_path: str | None = None, fmt: str = "auto", columns: dict[str, str] | None = None) -> list[str]:
+    """Ingest post files into the database, one task per file (DuckDB has one writer, so in order)."""
+    db = db_path or str(load_settings().db_path)
+    return [ingest_task(db, path, fmt, columns) for path in paths]
+
+
+@flow(name="groundswell-demo", log_prints=True)
+def demo_flow(db_path: str | None = None, sample_dir: str | None = None, fresh: bool = True) -> dict[str, list[str]]:
+    """Build the sample-incident database: timelines and metrics, then posts."""
+    settings = load_settings(db_path=db_path, sample_dir=sample_dir)
+    if fresh:
+        for suffix in ("", ".wal"):
+            Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
+    lines = []
+    for incident in sample_incidents(settings.sample_dir):
+        for path in incident.timeline_files:
+            attach = incident.incident_id if path.name in ("statuspage.json", "pagerduty.json") else None
+            lines.append(timeline_task(str(settings.db_path), str(path), "auto", attach))
+        for path in incident.post_files:
+            lines.append(ingest_task(str(settings.db_path), str(path)))
+    return {"lines": lines}

@@ -1,0 +1,73 @@
+"""Which adapter reads a file: named by the user, or detected from its content."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import orjson
+
+from pipeline.errors import InputError, UnknownFormat
+from pipeline.sources.base import Limits, Source
+from pipeline.sources.bluesky import BlueskySource
+from pipeline.sources.framing import is_json_lines
+from pipeline.sources.mastodon import MastodonSource
+from pipeline.sources.table import TableSource
+from pipeline.sources.x import XSource
+
+FORMATS: dict[str, type[Source]] = {
+    "x": XSource,
+    "bluesky": BlueskySource,
+    "mastodon": MastodonSource,
+    "table": TableSource,
+}
+TABLE_EXTENSIONS = {".csv", ".tsv", ".parquet"}
+_SNIFF_LINES = 50
+
+
+def source_for(path: Path, fmt: str = "auto", *, limits: Limits, columns: Mapping[str, str] | None = None) -> Source:
+    """The adapter for ``path``: ``fmt`` if given, else detected from the file."""
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    name = detect_format(path) if fmt == "auto" else fmt
+    if name not in FORMATS:
+        raise UnknownFormat(f"unknown format {fmt!r}; choose one of: auto, {', '.join(FORMATS)}")
+    if name == "table":
+        return TableSource(dict(columns or {}), limits)
+    return FORMATS[name](limits)
+
+
+def detect_format(path: Path) -> str:
+    """Name the format from the extension, else from the first readable record's keys."""
+    if path.suffix.lower() in TABLE_EXTENSIONS:
+        return "table"
+    for record in _first_records(path):
+        if isinstance(record, dict):
+            if "data" in record and ("includes" in record or "meta" in record or isinstance(record["data"], list)):
+                return "x"
+            if "did" in record and "time_us" in record:
+                return "bluesky"
+            if "account" in record and "content" in record:
+                return "mastodon"
+            return "table"
+    raise UnknownFormat(
+        f"cannot tell the format of {path}: no readable JSON record in its first {_SNIFF_LINES} lines; "
+        "name it with --format"
+    )
+
+
+def _first_records(path: Path) -> list[object]:
+    if not is_json_lines(path):
+        try:
+            document = orjson.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        except orjson.JSONDecodeError:
+            return []
+        return document[:_SNIFF_LINES] if isinstance(document, list) else []
+    records = []
+    with path.open("rb") as handle:
+        for _, line in zip(range(_SNIFF_LINES), handle):
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                continue
+    return records

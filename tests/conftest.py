@@ -1,0 +1,72 @@
+"""Shared fixtures: isolated settings, real DuckDB files in tmp_path, sample records."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = ROOT / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch, tmp_path_factory):
+    """No GROUNDSWELL_* variable or groundswell.toml from the developer's shell leaks in."""
+    for name in list(os.environ):
+        if name.startswith("GROUNDSWELL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path_factory.getbasetemp() / "prefect-home"))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "groundswell.duckdb"
+
+
+@pytest.fixture
+def store(db_path):
+    with Store.open(db_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def settings(db_path):
+    return load_settings(db_path=db_path)
+
+
+def tweet(id: str, text: str = "Spaces is down again", **extra) -> dict:
+    return {
+        "id": id,
+        "text": text,
+        "author_id": "42",
+        "created_at": "2024-08-13T00:05:00.000Z",
+        "lang": "en",
+        "public_metrics": {"retweet_count": 2, "reply_count": 1, "like_count": 7, "quote_count": 0},
+        **extra,
+    }
+
+
+def x_response(*tweets: dict) -> dict:
+    return {
+        "data": list(tweets),
+        "includes": {
+            "users": [
+                {"id": "42", "name": "Ann Outage", "username": "ann", "public_metrics": {"followers_count": 1200}}
+            ]
+        },
+        "meta": {"result_count": len(tweets)},
+    }
+
+
+def write_lines(path: Path, *records: dict | bytes) -> Path:
+    with path.open("wb") as handle:
+        for record in records:
+            handle.write((record if isinstance(record, bytes) else orjson.dumps(record)) + b"\n")
+    return path
