@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -59,13 +58,12 @@ def run_ingest_benchmark(
     baseline_posts: int,
     *,
     settings: Settings,
-    workers: int | None = None,
     echo: Callable[[str], None] = print,
 ) -> IngestBenchmark:
     workdir.mkdir(parents=True, exist_ok=True)
     big = _generated_file(workdir / f"x-{posts}.jsonl", posts, echo)
     small = _generated_file(workdir / f"x-{baseline_posts}-clean.jsonl", baseline_posts, echo, clean=True)
-    workers = workers or os.cpu_count() or 1
+    workers = settings.ingest_workers or os.cpu_count() or 1
     limits = Limits(settings.max_record_bytes, settings.max_text_chars)
 
     db = workdir / "bench-ingest.duckdb"

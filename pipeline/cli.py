@@ -50,8 +50,8 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(sample_app, name="sample")
 app.add_typer(bench_app, name="bench")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="DuckDB file (default: the db_path setting).")]
 
@@ -116,11 +116,11 @@ def ingest(
     workers: Annotated[Optional[int], typer.Option(help="Parser processes for large JSON-lines files (default: CPU count).")] = None,
 ) -> None:
     """Ingest post files (X API v2, Bluesky Jetstream, Mastodon, CSV/JSONL/Parquet) into the database."""
-    settings = settings_for(db, ingest_batch_size=batch_size)
+    settings = settings_for(db, ingest_batch_size=batch_size, ingest_workers=workers)
     columns = {**settings.columns, **parse_mapping(map or [])}
     total = IngestReport(origin="total", format=format)
     bars = partial(progress_bar, settings)
-    for report in ingest_paths(settings, paths, format, columns, workers=workers, progress=bars):
+    for report in ingest_paths(settings, paths, format, columns, progress=bars):
         out.print(report.render(), highlight=False)
         total.add(report)
     if len(paths) > 1:

@@ -51,7 +51,10 @@ class Settings(BaseSettings):
         Path("models"), description="Folder of trained model artifacts."
     )
     ingest_batch_size: int = Field(
-        50_000, ge=1, description="Posts per ingest transaction (a crash loses at most the batch in flight, never a committed one)."
+        100_000, ge=1, description="Posts per ingest transaction (a crash loses at most the batch in flight, never a committed one)."
+    )
+    ingest_workers: int | None = Field(
+        None, ge=1, description="Parser processes for large JSON-lines files (default: one per CPU)."
     )
     max_record_bytes: int = Field(
         4 * 1024 * 1024,

@@ -44,7 +44,7 @@ Progress = Callable[[int], None]
 """Called after each chunk with the number of input bytes (or records) just processed."""
 
 CHUNK_RECORDS = 5_000
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 
@@ -209,7 +209,9 @@ def ingest_file(
     ``progress`` receives input bytes for JSON-lines files, records otherwise."""
     origin = str(path)
     workers = workers or os.cpu_count() or 1
-    with _gc_paused():
+    # The parser processes need the cores; a single-threaded writer keeps up and
+    # stops DuckDB's threads from fighting them (measured: 43k -> 49k posts/s on 2 cores).
+    with _gc_paused(), store.threads(1 if workers > 1 else None):
         if isinstance(source, JsonSource) and is_json_lines(path):
             chunks = _json_line_chunks(source, path, origin, workers)
         else:
@@ -231,7 +233,6 @@ def ingest_paths(
     fmt: str = "auto",
     columns: Mapping[str, str] | None = None,
     *,
-    workers: int | None = None,
     progress: ProgressFactory | None = None,
 ) -> Iterator[IngestReport]:
     """Ingest several files into the settings' database, one report per file.
@@ -245,43 +246,64 @@ def ingest_paths(
         for path, source in zip(paths, sources):
             total = path.stat().st_size if measures_bytes(path, source) else None
             with progress(path, total) if progress else nullcontext() as callback:
-                yield ingest_file(store, path, source, batch_size=settings.ingest_batch_size, workers=workers, progress=callback)
+                yield ingest_file(
+                    store, path, source, batch_size=settings.ingest_batch_size, workers=settings.ingest_workers, progress=callback
+                )
 
 
 def _json_line_chunks(source: JsonSource, path: Path, origin: str, workers: int) -> Iterator[Chunk]:
-    line_runs = _line_runs(path)
+    runs = _line_runs(path)
     if workers <= 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
-        for first, lines, size in line_runs:
-            yield chunk_of(source.read_lines(lines, first), origin, size)
+        for run in runs:
+            yield _parse_run(source, origin, path, run)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # A bounded window of runs in flight: workers keep parsing while this
         # process writes, results come back in file order, memory stays flat.
         in_flight: deque[Future[Chunk]] = deque()
-        for run in line_runs:
-            in_flight.append(pool.submit(_parse_run, source, origin, run))
+        for run in runs:
+            in_flight.append(pool.submit(_parse_run, source, origin, path, run))
             if len(in_flight) >= workers * 3:
                 yield in_flight.popleft().result()
         while in_flight:
             yield in_flight.popleft().result()
 
 
-def _parse_run(source: JsonSource, origin: str, run: tuple[int, list[bytes], int]) -> Chunk:
-    first, lines, size = run
-    with _gc_paused():
-        return chunk_of(source.read_lines(lines, first), origin, size)
+@dataclass(frozen=True)
+class _Run:
+    """A stretch of whole lines of a file: where it starts, how long, its first line number."""
+
+    offset: int
+    length: int
+    first_line: int
 
 
-def _line_runs(path: Path) -> Iterator[tuple[int, list[bytes], int]]:
-    """(first line number, lines, bytes) runs of about CHUNK_BYTES each."""
-    first = 1
+def _parse_run(source: JsonSource, origin: str, path: Path, run: _Run) -> Chunk:
+    # Workers read their own stretch of the file: shipping the bytes through a
+    # pipe would cost the single writer process time it does not have.
     with path.open("rb") as handle:
-        while lines := handle.readlines(CHUNK_BYTES):
-            if first == 1:
-                lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
-            yield first, lines, sum(map(len, lines))
-            first += len(lines)
+        handle.seek(run.offset)
+        data = handle.read(run.length)
+    if run.offset == 0:
+        data = data.removeprefix(b"\xef\xbb\xbf")
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    with _gc_paused():
+        return chunk_of(source.read_lines(lines, run.first_line), origin, run.length)
+
+
+def _line_runs(path: Path) -> Iterator[_Run]:
+    """Runs of about CHUNK_BYTES each, cut at line ends."""
+    offset, first_line = 0, 1
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK_BYTES):
+            block += handle.readline()  # finish the line the block cut
+            lines = block.count(b"\n") + (not block.endswith(b"\n"))
+            yield _Run(offset, len(block), first_line)
+            offset += len(block)
+            first_line += lines
 
 
 def _write_batch(store: Store, chunks: list[Chunk], report: IngestReport, progress: Progress | None) -> None:

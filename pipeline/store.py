@@ -253,6 +253,18 @@ class Store:
             raise
         self.connection.execute("COMMIT")
 
+    @contextmanager
+    def threads(self, count: int | None) -> Iterator[None]:
+        """Limit DuckDB to ``count`` threads for the duration (None: leave as is)."""
+        if count is None:
+            yield
+            return
+        self.connection.execute(f"SET threads = {int(count)}")
+        try:
+            yield
+        finally:
+            self.connection.execute("RESET threads")
+
     def append_posts(self, batch: pa.Table) -> int:
         """Insert the posts whose id is not stored yet (nor earlier in the batch);
         returns how many were new. The primary-key index finds the repeats: an

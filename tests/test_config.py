@@ -7,7 +7,7 @@ from pipeline.errors import ConfigError
 def test_defaults_put_the_database_under_data():
     settings = load_settings()
     assert str(settings.db_path) == "data/groundswell.duckdb"
-    assert settings.ingest_batch_size == 50_000
+    assert settings.ingest_batch_size == 100_000
 
 
 def test_environment_variables_with_the_prefix_override_defaults(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,17 +10,14 @@ import orjson
 
 from pipeline.errors import InputError, UnknownFormat
 from pipeline.sources.base import Limits, Source
-from pipeline.sources.bluesky import BlueskySource
 from pipeline.sources.framing import is_json_lines
-from pipeline.sources.mastodon import MastodonSource
-from pipeline.sources.table import TableSource
-from pipeline.sources.x import XSource
 
-FORMATS: dict[str, type[Source]] = {
-    "x": XSource,
-    "bluesky": BlueskySource,
-    "mastodon": MastodonSource,
-    "table": TableSource,
+# Adapters load on first use: a command that reads X files need not import an HTML parser.
+FORMATS: dict[str, str] = {
+    "x": "pipeline.sources.x:XSource",
+    "bluesky": "pipeline.sources.bluesky:BlueskySource",
+    "mastodon": "pipeline.sources.mastodon:MastodonSource",
+    "table": "pipeline.sources.table:TableSource",
 }
 TABLE_EXTENSIONS = {".csv", ".tsv", ".parquet"}
 _SNIFF_LINES = 50
@@ -32,9 +30,15 @@ def source_for(path: Path, fmt: str = "auto", *, limits: Limits, columns: Mappin
     name = detect_format(path) if fmt == "auto" else fmt
     if name not in FORMATS:
         raise UnknownFormat(f"unknown format {fmt!r}; choose one of: auto, {', '.join(FORMATS)}")
+    adapter = _adapter_class(name)
     if name == "table":
-        return TableSource(dict(columns or {}), limits)
-    return FORMATS[name](limits)
+        return adapter(dict(columns or {}), limits)
+    return adapter(limits)
+
+
+def _adapter_class(name: str) -> type[Source]:
+    module, _, attribute = FORMATS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def detect_format(path: Path) -> str:
