@@ -120,6 +120,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        3,
+        "post labels from the classifiers, one row per post and model version",
+        """
+        CREATE TABLE post_labels (
+            post_id          VARCHAR NOT NULL,     -- posts.id
+            model_version    VARCHAR NOT NULL,     -- all heads' versions, e.g. 'sentiment-v1+live-audio@3f2a…'
+            language         VARCHAR,              -- detected (ISO 639-1), 'und' when unknown
+            is_english       BOOLEAN NOT NULL,     -- the English-only heads ran on it
+            sentiment        VARCHAR,              -- negative | neutral | positive (NULL when not English)
+            p_negative       DOUBLE,
+            p_neutral        DOUBLE,
+            p_positive       DOUBLE,
+            complaint_type   VARCHAR,              -- a taxonomy label, or 'none'
+            complaint_score  DOUBLE,
+            complaint_scores MAP(VARCHAR, DOUBLE), -- every label's score
+            relevance        DOUBLE,               -- 0..1, about the incident at all
+            relevant         BOOLEAN,
+            blame_target     VARCHAR,              -- company | person | attackers | third_party | none
+            blame_entity     VARCHAR,              -- who exactly, e.g. 'Elon Musk', 'X'
+            entities         JSON,                 -- [{"text", "label", "start", "end"}] from spaCy
+            classified_at    TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (post_id, model_version)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

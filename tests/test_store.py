@@ -4,7 +4,7 @@ import pytest
 from pipeline.errors import SchemaTooNew, StoreError
 from pipeline.store import LATEST_VERSION, MIGRATIONS, Store
 
-TABLES = {"schema_version", "posts", "rejected", "ingest_runs", "incidents", "incident_events", "metrics"}
+TABLES = {"schema_version", "posts", "rejected", "ingest_runs", "incidents", "incident_events", "metrics", "post_labels"}
 
 
 def tables(store: Store) -> set[str]:
