@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pipeline.store import Store
 
@@ -56,9 +57,9 @@ def summarize(store: Store, *, before: timedelta = timedelta(minutes=15), after:
 
 def _windows(store: Store, before: timedelta, after: timedelta) -> list[IncidentWindow]:
     incidents = store.query(
-        "SELECT i.id, i.name, i.timezone, coalesce(i.started_at, min(e.occurred_at)) "
+        "SELECT i.id, i.name, i.timezone, coalesce(i.started_at, min(e.occurred_at)) AS start "
         "FROM incidents i LEFT JOIN incident_events e ON e.incident_id = i.id "
-        "GROUP BY ALL ORDER BY 4"
+        "GROUP BY i.id, i.name, i.timezone, i.started_at ORDER BY start"
     )
     return [_window(store, *incident, before, after) for incident in incidents]
 
@@ -88,11 +89,12 @@ def _window(
             FROM incident_events WHERE incident_id = $incident
             GROUP BY 1
         )
-        SELECT timezone($tz, m.minute), coalesce(v.posts, 0), coalesce(e.labels, [])
+        SELECT m.minute, coalesce(v.posts, 0), coalesce(e.labels, [])
         FROM minutes m LEFT JOIN volume v USING (minute) LEFT JOIN events e USING (minute)
         ORDER BY m.minute
         """,
-        {"start": started_at, "before": before, "after": after, "incident": incident_id, "tz": tz},
+        {"start": started_at, "before": before, "after": after, "incident": incident_id},
     )
-    minutes = tuple(MinuteRow(minute, posts, tuple(labels)) for minute, posts, labels in rows)
+    zone = ZoneInfo(tz)
+    minutes = tuple(MinuteRow(minute.astimezone(zone), posts, tuple(labels)) for minute, posts, labels in rows)
     return IncidentWindow(incident_id, name, tz, started_at, sum(m.posts for m in minutes), minutes)
