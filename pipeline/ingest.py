@@ -17,6 +17,7 @@ file without duplicating anything.
 from __future__ import annotations
 
 import gc
+from operator import itemgetter
 import itertools
 import multiprocessing
 import os
@@ -115,18 +116,22 @@ _MICROSECOND = timedelta(microseconds=1)
 def posts_table(posts: list[Post], origin: str) -> pa.Table:
     """Validated posts as an Arrow table in the ``posts`` layout.
 
-    Times go in as integer microseconds: Arrow converts Python datetimes ten
-    times slower than ints (measured), and this is the ingest's hot path."""
-    columns = {name: [post.get(name) for post in posts] for name in _PLAIN_COLUMNS}
-    columns["id"] = [f"{post['source']}:{post['native_id']}" for post in posts]
-    columns["created_at"] = pa.array(
-        [(post["created_at"] - _EPOCH) // _MICROSECOND for post in posts], pa.int64()
+    Columns come from one C-level transposition (``zip``) of the posts, and
+    times go in as integer microseconds: Arrow converts Python datetimes ten
+    times slower than ints (measured). This is the ingest's hot path."""
+    columns = dict(zip(_POST_FIELDS, zip(*map(_post_values, posts)))) if posts else dict.fromkeys(_POST_FIELDS, ())
+    arrays = {name: pa.array(columns[name], POSTS_SCHEMA.field(name).type) for name in _PLAIN_COLUMNS}
+    arrays["id"] = pa.array([f"{post['source']}:{post['native_id']}" for post in posts], pa.string())
+    arrays["created_at"] = pa.array(
+        [(moment - _EPOCH) // _MICROSECOND for moment in columns["created_at"]], pa.int64()
     ).cast(POSTS_SCHEMA.field("created_at").type)
-    columns["origin"] = [origin] * len(posts)
-    return pa.Table.from_pydict(columns, schema=POSTS_SCHEMA)
+    arrays["origin"] = pa.array([origin] * len(posts), pa.string())
+    return pa.Table.from_pydict(arrays, schema=POSTS_SCHEMA)
 
 
 _PLAIN_COLUMNS = [name for name in POSTS_SCHEMA.names if name not in ("id", "created_at", "origin")]
+_POST_FIELDS = [*_PLAIN_COLUMNS, "created_at"]
+_post_values = itemgetter(*_POST_FIELDS)
 
 
 def _rejections_table(source: str, origin: str, rows: list[Rejection]) -> pa.Table:

@@ -29,6 +29,9 @@ def test_a_search_page_gives_one_normalised_post_per_tweet_with_its_author(tmp_p
         "reply_count": 1,
         "quote_count": 0,
         "url": "https://x.com/ann/status/1001",
+        "reply_to_id": None,
+        "repost_of_id": None,
+        "quote_of_id": None,
         "raw": orjson.dumps(tweet("1001")).decode(),
     }
     assert (second["native_id"], second["lang"]) == ("1002", "und")
