@@ -702,13 +702,27 @@ SAMPLES = [
 def test_committed_sample_file_imports_cleanly_and_idempotently(store, path):
     if not path.exists():
         pytest.skip(f"{path.relative_to(DATA.parent)} is not committed yet (the sample incident is being generated)")
-    if path.name == "statuspage.json":  # the YAML defines the incident this Statuspage export belongs to
-        timeline_yaml = path.parent / "timeline.yaml"
-        if timeline_yaml.exists():
-            import_timeline(store, timeline_yaml)
+    incident_id = path.parent.name if path.name == "statuspage.json" else None
 
-    first = import_timeline(store, path)
-    again = import_timeline(store, path)
+    first = import_timeline(store, path, incident_id=incident_id)
+    again = import_timeline(store, path, incident_id=incident_id)
 
     assert first.incidents + first.events + first.metrics > 0
     assert (again.written, again.removed) == (0, 0)
+
+
+@pytest.mark.parametrize("incident", ["spaces-2024-08-12", "spaces-2023-05-24"])
+def test_sample_timeline_and_statuspage_merge_into_the_sample_incident(store, incident):
+    folder = DATA / incident
+    if not all((folder / name).exists() for name in ("timeline.yaml", "statuspage.json")):
+        pytest.skip(f"data/{incident} has no timeline.yaml and statuspage.json yet")
+
+    import_timeline(store, folder / "timeline.yaml")
+    import_timeline(store, folder / "statuspage.json", incident_id=incident)
+
+    [(source, started_at, resolved_at, description)] = store.query(
+        "SELECT source, started_at, resolved_at, description FROM incidents WHERE id = ?", [incident]
+    )
+    assert source == "statuspage,yaml"
+    assert started_at < resolved_at and description
+    assert store.query("SELECT count(*) FROM incidents") == [(1,)]
