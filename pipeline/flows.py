@@ -18,14 +18,19 @@ from pipeline.ingest import ingest_paths
 from pipeline.store import Store
 
 
-@task(retries=2, retry_delay_seconds=2)
+def retry_on_io_error(task, task_run, state) -> bool:
+    """Retry only what a retry can fix: an OSError (a file system hiccup), not bad input or a bug."""
+    return isinstance(state.result(raise_on_failure=False), OSError)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io_error)
 def ingest_task(db_path: str, path: str, fmt: str = "auto", columns: dict[str, str] | None = None) -> str:
     settings = load_settings(db_path=db_path)
     (report,) = ingest_paths(settings, [Path(path)], fmt, columns)
     return report.render()
 
 
-@task(retries=2, retry_delay_seconds=2)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io_error)
 def timeline_task(db_path: str, path: str, fmt: str = "auto", incident_id: str | None = None) -> str:
     from pipeline.timeline import import_timeline
 
