@@ -50,7 +50,8 @@ app.add_typer(timeline_app, name="timeline")
 app.add_typer(sample_app, name="sample")
 app.add_typer(bench_app, name="bench")
 
-out = Console(soft_wrap=True)
+# Piped output (CI logs, `make demo | less`) gets a readable width instead of rich's 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="DuckDB file (default: the db_path setting).")]
@@ -235,7 +236,7 @@ def _print_window(window: summary_module.IncidentWindow) -> None:
     table.add_column("minute")
     table.add_column("posts", justify="right")
     table.add_column("", min_width=30)
-    table.add_column("timeline")
+    table.add_column("timeline", no_wrap=True, overflow="ellipsis", max_width=60)
     for row in window.minutes:
         bar = "█" * round(30 * row.posts / peak)
         table.add_row(row.minute.strftime("%H:%M"), f"{row.posts:,}", bar, "; ".join(row.events))

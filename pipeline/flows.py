@@ -8,11 +8,19 @@ re-running an ingest is idempotent, so a retry never duplicates a post.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from prefect import flow, task
+# Prefect's own settings, defaulted before it is imported: its temporary server can
+# take longer than its 20 s default to start on a small machine, and nothing here
+# may phone home (machines without internet log a failure on every run otherwise).
+# A user's own values win.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from pipeline.config import load_settings
+from prefect import flow, task  # noqa: E402
+
+from pipeline.config import load_settings  # noqa: E402
 from pipeline.demo import sample_incidents
 from pipeline.ingest import ingest_paths
 from pipeline.store import Store

@@ -85,7 +85,9 @@ def _window(
         ),
         events AS (
             SELECT date_trunc('minute', occurred_at) AS minute,
-                   list(kind || coalesce(' (' || phase || ')', '') || ': ' || coalesce(title, left(body, 60)) ORDER BY occurred_at) AS labels
+                   list(CASE WHEN kind = 'status_update' THEN 'status: ' || coalesce(phase, title)
+                             ELSE kind || ': ' || coalesce(title, left(body, 60)) END
+                        ORDER BY occurred_at) AS labels
             FROM incident_events WHERE incident_id = $incident
             GROUP BY 1
         )

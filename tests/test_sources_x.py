@@ -88,6 +88,8 @@ def test_each_kind_of_bad_record_is_rejected_with_its_reason_and_position(tmp_pa
         (8, None, Reason.NOT_A_POST),
         (9, 0, Reason.OVERSIZE),
     ]
+    assert results[5].detail == "unexpected shape: public_metrics is a string, expected an object"
+    assert results[7].detail == 'a response without \'data\': {"errors":[{"title":"Not Found Error"}]}'
     assert results[1].raw == '{"data": [{"id": "2", "text": "caf\\xe9 down", "created_at": "2024-08-13T00:05:00Z"}]}'
 
 

@@ -99,4 +99,16 @@ def dumps(value: Any) -> str:
 
 def wrong_type(position: int, error: Exception, raw: str, item: int | None = None) -> Rejection:
     """A record whose parts have the wrong JSON types (e.g. a string where an object belongs)."""
-    return Rejection(position, Reason.WRONG_TYPE, f"unexpected shape: {type(error).__name__}: {error}", raw, item)
+    return Rejection(position, Reason.WRONG_TYPE, f"unexpected shape: {error}", raw, item)
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def json_object(value: Any, name: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, {} if absent; anything else is a TypeError naming the field."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} is {_JSON_TYPES.get(type(value), type(value).__name__)}, expected an object")
+    return value

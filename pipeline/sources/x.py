@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline.schema import Post, Reason, Rejection
-from pipeline.sources.base import JsonSource, dumps, wrong_type
+from pipeline.sources.base import JsonSource, dumps, json_object, wrong_type
 from pipeline.sources.framing import raw_text
 
 _REFERENCE_FIELDS = {"replied_to": "reply_to_id", "retweeted": "repost_of_id", "quoted": "quote_of_id"}
@@ -25,9 +25,10 @@ class XSource(JsonSource):
     def parse(self, position: int, response: Any, raw: bytes) -> Iterator[Post | Rejection]:
         """The posts of one response; a response without ``data`` is one rejected record."""
         if not isinstance(response, dict) or "data" not in response:
-            detail = "no 'data' in the response" if isinstance(response, dict) else f"a JSON {type(response).__name__}, not a response object"
-            if isinstance(response, dict) and "errors" in response:
-                detail = f"an error response: {dumps(response['errors'])[:200]}"
+            if isinstance(response, dict):
+                detail = f"a response without 'data': {dumps(response)[:160]}"
+            else:
+                detail = f"a JSON {type(response).__name__}, not a response object"
             yield Rejection(position, Reason.NOT_A_POST, detail, raw_text(raw))
             return
         tweets = response["data"]
@@ -52,9 +53,9 @@ class XSource(JsonSource):
 
     @staticmethod
     def _fields(tweet: dict[str, Any], users: dict[str, Any], raw: str) -> dict[str, Any]:
-        metrics = tweet.get("public_metrics") or {}
+        metrics = json_object(tweet.get("public_metrics"), "public_metrics")
         author = users.get(tweet.get("author_id")) or {}
-        author_metrics = author.get("public_metrics") or {}
+        author_metrics = json_object(author.get("public_metrics"), "the author's public_metrics")
         fields = {
             "native_id": tweet.get("id"),
             "text": tweet.get("text"),
