@@ -42,7 +42,7 @@ from pipeline.sources.framing import is_json_lines
 from pipeline.store import POSTS_SCHEMA, REJECTED_SCHEMA, Store, rejection_key
 
 Progress = Callable[[int], None]
-"""Called after each chunk with the number of input bytes (or records) just processed."""
+"""Called as each chunk is parsed with the number of input bytes (or records) it held."""
 
 CHUNK_RECORDS = 5_000
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -172,14 +172,16 @@ def ingest_chunks(
         for chunk in chunks:
             pending.append(chunk)
             pending_records += chunk.posts.num_rows + len(chunk.rejections)
+            if progress:
+                progress(chunk.size)
             if pending_records >= batch_size:
                 if writing:
                     writing.result()
-                writing = writer.submit(_write_batch, store, pending, report, progress)
+                writing = writer.submit(_write_batch, store, pending, report)
                 pending, pending_records = [], 0
         if writing:
             writing.result()
-    _write_batch(store, pending, report, progress)
+    _write_batch(store, pending, report)
     report.seconds = (datetime.now(timezone.utc) - started).total_seconds()
     _record_run(store, report, started)
     return report
@@ -311,7 +313,7 @@ def _line_runs(path: Path) -> Iterator[_Run]:
             first_line += lines
 
 
-def _write_batch(store: Store, chunks: list[Chunk], report: IngestReport, progress: Progress | None) -> None:
+def _write_batch(store: Store, chunks: list[Chunk], report: IngestReport) -> None:
     if not chunks:
         return
     # One statement per batch: DuckDB inserts one large table several times
@@ -326,10 +328,7 @@ def _write_batch(store: Store, chunks: list[Chunk], report: IngestReport, progre
     report.duplicates += posts.num_rows - inserted
     report.rejected += len(rejections)
     report.reasons.update(str(r.reason) for r in rejections)
-    for chunk in chunks:
-        report.skipped += chunk.skipped
-        if progress:
-            progress(chunk.size)
+    report.skipped += sum(chunk.skipped for chunk in chunks)
 
 
 def _batched(iterable: Iterable, size: int) -> Iterator[list]:
