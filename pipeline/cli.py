@@ -7,6 +7,7 @@ result. Any :class:`~pipeline.errors.GroundswellError` becomes one
 
 from __future__ import annotations
 
+import json
 import sys
 from functools import partial
 from collections.abc import Iterator
@@ -46,9 +47,13 @@ app = typer.Typer(
 timeline_app = typer.Typer(rich_markup_mode=None, help="Import the server-side incident timeline and metrics.", no_args_is_help=True)
 sample_app = typer.Typer(rich_markup_mode=None, help="The embedded sample incidents.", no_args_is_help=True)
 bench_app = typer.Typer(rich_markup_mode=None, help="Benchmarks that print measured figures beside a baseline.", no_args_is_help=True)
+train_app = typer.Typer(rich_markup_mode=None, help="Train the models shipped in models/.", no_args_is_help=True)
+evaluate_app = typer.Typer(rich_markup_mode=None, help="Score the classifiers on labelled data.", no_args_is_help=True)
 app.add_typer(timeline_app, name="timeline")
 app.add_typer(sample_app, name="sample")
 app.add_typer(bench_app, name="bench")
+app.add_typer(train_app, name="train")
+app.add_typer(evaluate_app, name="evaluate")
 
 # Piped output (CI logs, `make demo | less`) gets a readable width instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
@@ -91,6 +96,19 @@ def progress_bar(settings: Settings, path: Path, total_bytes: int | None) -> Ite
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(path.name, total=total_bytes)
+        yield lambda advance: bar.advance(task, advance)
+
+
+@contextmanager
+def record_bar(settings: Settings, description: str, total: int) -> Iterator[ProgressCallback | None]:
+    """A progress bar counting records, on stderr when attached to a terminal."""
+    show = settings.progress == "always" or (settings.progress == "auto" and sys.stderr.isatty())
+    if not show:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(description, total=total)
         yield lambda advance: bar.advance(task, advance)
 
 
@@ -143,6 +161,68 @@ def timeline_import(
     with Store.open(settings.db_path) as store:
         for path in paths:
             out.print(import_timeline(store, path, format, incident).render(), highlight=False)
+
+
+@app.command()
+def classify(
+    db: DbOption = None,
+    model: Annotated[Optional[str], typer.Option(help="Sentiment model folder or Hugging Face id.")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Incident profile: bundled name or YAML file.")] = None,
+    taxonomy: Annotated[Optional[str], typer.Option(help="Complaint taxonomy YAML (overrides the profile's).")] = None,
+) -> None:
+    """Label every post not yet labelled by the current models (sentiment, complaint, relevance, blame, language)."""
+    from pipeline.classify.labeller import Labeller, classify_pending, pending_count
+    from pipeline.store import Store
+
+    settings = settings_for(db, sentiment_model=model, incident_profile=profile, taxonomy=taxonomy)
+    labeller = Labeller.load(settings)
+    with Store.open(settings.db_path) as store:
+        total = pending_count(store, labeller.version)
+        with record_bar(settings, "classify", total) as callback:
+            report = classify_pending(store, labeller, progress=callback)
+    out.print(report.render(), highlight=False)
+
+
+@train_app.command("sentiment")
+def train_sentiment(
+    data: Annotated[Path, typer.Option(help="The shared datasets folder (semeval2017-4a/ and tweeteval-sentiment/).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the model folder.")] = Path("models/sentiment-v1"),
+    epochs: Annotated[float, typer.Option(help="Training epochs.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+) -> None:
+    """Fine-tune the sentiment transformer on SemEval 2013-2016 and write its model folder and card."""
+    from pipeline.classify.training import train_sentiment as train
+
+    result = train(data, out_dir, epochs=epochs, seed=seed)
+    out.print(json.dumps(result, indent=2, default=str), highlight=False)
+
+
+@evaluate_app.command("sentiment")
+def evaluate_sentiment(
+    text: Annotated[Path, typer.Option(help="One post per line (TweetEval format).")],
+    labels: Annotated[Path, typer.Option(help="One label per line: 0 negative, 1 neutral, 2 positive.")],
+    model: Annotated[Optional[str], typer.Option(help="Sentiment model folder or id (default: the setting).")] = None,
+) -> None:
+    """Macro-averaged recall (TweetEval's metric), per-class precision/recall/F1 and the confusion matrix."""
+    from pipeline.classify.training import evaluate_sentiment as evaluate
+
+    settings = settings_for(sentiment_model=model)
+    out.print(evaluate(settings.sentiment_model, text, labels).render(), highlight=False)
+
+
+@evaluate_app.command("complaints")
+def evaluate_complaints(
+    data: Annotated[Path, typer.Option(help="Labelled JSON lines: text, complaint, relevant, blame.")],
+    taxonomy: Annotated[Optional[str], typer.Option(help="Taxonomy: bundled name or YAML file (default: the profile's).")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Incident profile: bundled name or YAML file.")] = None,
+) -> None:
+    """Macro-F1 per head (complaint type, relevance, blame) with per-label scores and confusion matrices."""
+    from pipeline.classify.evaluation import evaluate_heads
+    from pipeline.classify.taxonomy import load_profile
+
+    settings = settings_for(incident_profile=profile, taxonomy=taxonomy)
+    loaded = load_profile(settings.incident_profile)
+    out.print(evaluate_heads(data, settings.taxonomy or loaded.taxonomy_path(), loaded).render(), highlight=False)
 
 
 @app.command()

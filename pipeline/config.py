@@ -50,6 +50,18 @@ class Settings(BaseSettings):
     models_dir: Path = Field(
         Path("models"), description="Folder of trained model artifacts."
     )
+    sentiment_model: str = Field(
+        "models/sentiment-v1",
+        description="Sentiment model: a local folder (ours, or any Hugging Face sequence-classification model) or a Hub id.",
+    )
+    incident_profile: str = Field(
+        "spaces",
+        description="Incident profile for relevance and blame: a bundled name (spaces, bank_app) or a YAML file.",
+    )
+    taxonomy: str | None = Field(
+        None, description="Complaint taxonomy overriding the profile's: a bundled name or a YAML file."
+    )
+    classify_batch_size: int = Field(64, ge=1, description="Posts per forward pass of the transformers.")
     ingest_batch_size: int = Field(
         100_000, ge=1, description="Posts per ingest transaction (a crash loses at most the batch in flight, never a committed one)."
     )

@@ -46,6 +46,22 @@ def timeline_task(db_path: str, path: str, fmt: str = "auto", incident_id: str |
         return import_timeline(store, Path(path), fmt, incident_id).render()
 
 
+@task
+def classify_task(db_path: str) -> str:
+    from pipeline.classify.labeller import Labeller, classify_pending
+
+    settings = load_settings(db_path=db_path)
+    labeller = Labeller.load(settings)
+    with Store.open(db_path) as store:
+        return classify_pending(store, labeller).render()
+
+
+@flow(name="groundswell-classify", log_prints=True)
+def classify_flow(db_path: str | None = None) -> str:
+    """Label every post not yet labelled by the current model versions."""
+    return classify_task(db_path or str(load_settings().db_path))
+
+
 @flow(name="groundswell-ingest", log_prints=True)
 def ingest_flow(paths: list[str], db_path: str | None = None, fmt: str = "auto", columns: dict[str, str] | None = None) -> list[str]:
     """Ingest post files into the database, one task per file (DuckDB has one writer, so in order)."""
@@ -67,4 +83,11 @@ def demo_flow(db_path: str | None = None, sample_dir: str | None = None, fresh: 
             lines.append(timeline_task(str(settings.db_path), str(path), "auto", attach))
         for path in incident.post_files:
             lines.append(ingest_task(str(settings.db_path), str(path)))
+    if Path(settings.sentiment_model, "config.json").is_file():
+        lines.append(classify_task(str(settings.db_path)))
+    else:
+        lines.append(
+            f"classification skipped: no sentiment model in {settings.sentiment_model} "
+            "(train one: groundswell train sentiment --data ../shared/datasets)"
+        )
     return {"lines": lines}

@@ -317,6 +317,19 @@ class Store:
         finally:
             self.connection.unregister("incoming_rejected")
 
+    def append_labels(self, batch: pa.Table) -> int:
+        """Store label rows; a post already labelled by the same model version keeps its row."""
+        self.connection.register("incoming_labels", batch)
+        try:
+            return self._changed(
+                self.connection.execute(
+                    "INSERT OR IGNORE INTO post_labels BY NAME "
+                    "SELECT l.* REPLACE (l.entities::JSON AS entities), now() AS classified_at FROM incoming_labels l"
+                )
+            )
+        finally:
+            self.connection.unregister("incoming_labels")
+
     def record_run(self, run: dict[str, Any]) -> None:
         columns = ", ".join(run)
         placeholders = ", ".join("?" for _ in run)
