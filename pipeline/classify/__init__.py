@@ -1,0 +1,1 @@
+"""Classification heads: sentiment, complaint type, relevance, blame."""
