@@ -8,6 +8,7 @@ result. Any :class:`~pipeline.errors.GroundswellError` becomes one
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import partial
 from collections.abc import Iterator
@@ -241,6 +242,9 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Delete the database first.")] = True,
 ) -> None:
     """Build the sample-incident database with the Prefect demo flow and print its summary."""
+    # The summary is the demo's output; Prefect's per-task INFO lines would bury it.
+    # (Set PREFECT_LOGGING_LEVEL=INFO to see them.)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from pipeline.flows import demo_flow
 
     settings = settings_for(db)
@@ -251,7 +255,10 @@ def demo(
 
     with Store.open(settings.db_path, read_only=True) as store:
         print_summary(summary_module.summarize(store))
-    out.print(f"\nDatabase: {settings.db_path}  (query it: duckdb -readonly {settings.db_path})")
+    out.print(
+        f"\nDatabase: {settings.db_path}. Analysts: open it read-only, e.g. "
+        f"python -c \"import duckdb; duckdb.connect('{settings.db_path}', read_only=True).sql('SELECT count(*) FROM posts').show()\""
+    )
 
 
 @app.command("config")
