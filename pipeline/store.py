@@ -295,40 +295,26 @@ class Store:
         """Insert the posts whose id is not stored yet (nor earlier in the batch);
         returns how many were new. The primary-key index finds the repeats: an
         anti-join would rescan the whole table for every batch."""
-        self.connection.register("incoming_posts", batch)
-        try:
-            return self._changed(
-                self.connection.execute(
-                    "INSERT OR IGNORE INTO posts BY NAME SELECT b.*, now() AS ingested_at FROM incoming_posts b"
-                )
-            )
-        finally:
-            self.connection.unregister("incoming_posts")
+        return self._append("posts", batch, "*, now() AS ingested_at")
 
     def append_rejections(self, batch: pa.Table) -> int:
         """Store rejected records not stored before; returns how many were new."""
-        self.connection.register("incoming_rejected", batch)
-        try:
-            return self._changed(
-                self.connection.execute(
-                    "INSERT OR IGNORE INTO rejected BY NAME SELECT r.*, now() AS rejected_at FROM incoming_rejected r"
-                )
-            )
-        finally:
-            self.connection.unregister("incoming_rejected")
+        return self._append("rejected", batch, "*, now() AS rejected_at")
 
     def append_labels(self, batch: pa.Table) -> int:
         """Store label rows; a post already labelled by the same model version keeps its row."""
-        self.connection.register("incoming_labels", batch)
+        return self._append("post_labels", batch, "* REPLACE (entities::JSON AS entities), now() AS classified_at")
+
+    def _append(self, table: str, batch: pa.Table, columns: str) -> int:
+        """``INSERT OR IGNORE`` an Arrow table by column name; returns the rows inserted."""
+        name = f"incoming_{table}"
+        self.connection.register(name, batch)
         try:
             return self._changed(
-                self.connection.execute(
-                    "INSERT OR IGNORE INTO post_labels BY NAME "
-                    "SELECT l.* REPLACE (l.entities::JSON AS entities), now() AS classified_at FROM incoming_labels l"
-                )
+                self.connection.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT {columns} FROM {name}")
             )
         finally:
-            self.connection.unregister("incoming_labels")
+            self.connection.unregister(name)
 
     def record_run(self, run: dict[str, Any]) -> None:
         columns = ", ".join(run)
