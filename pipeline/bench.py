@@ -170,4 +170,135 @@ def _remove_database(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-__all__ = ["IngestBenchmark", "run_ingest_benchmark", "machine_description"]
+
+
+@dataclass
+class ClassifyBenchmark:
+    posts: int
+    seconds: float
+    posts_per_second: float
+    baseline_posts: int
+    baseline_seconds: float
+    baseline_posts_per_second: float
+    mean_tokens: float
+    gflop_per_post: float
+    achieved_gflops: float
+    matmul_gflops: float
+    threads: int
+    model_version: str
+    machine: str
+
+    @property
+    def speedup(self) -> float:
+        return self.posts_per_second / self.baseline_posts_per_second
+
+    @property
+    def peak_share(self) -> float:
+        return self.achieved_gflops / self.matmul_gflops
+
+    def render(self) -> str:
+        return "\n".join(
+            [
+                f"classify benchmark on {self.machine}, {self.threads} torch threads, {self.model_version}",
+                f"  groundswell classify : {self.posts:,} sample posts, all heads, batched as the flow does, "
+                f"in {self.seconds:.1f} s = {self.posts_per_second:,.1f} posts/s",
+                f"  one post at a time   : transformers pipeline('text-classification') + spaCy per post, "
+                f"{self.baseline_posts:,} posts in {self.baseline_seconds:.1f} s = {self.baseline_posts_per_second:,.1f} posts/s",
+                f"  speed-up             : {self.speedup:,.1f}x",
+                f"  encoder work         : {self.mean_tokens:.1f} tokens/post, {self.gflop_per_post:.2f} GFLOP/post "
+                f"(two MiniLM-L6 passes) = {self.achieved_gflops:,.1f} GFLOP/s, "
+                f"{100 * self.peak_share:.0f}% of this machine's measured fp32 matmul rate ({self.matmul_gflops:,.0f} GFLOP/s)",
+            ]
+        )
+
+
+def sample_texts(sample_dir: Path, limit: int) -> list[str]:
+    """Post texts from the sample incident, in file order: what the flow classifies."""
+    texts: list[str] = []
+    for path in sorted(sample_dir.glob("*/posts.x.jsonl")):
+        texts += [record["text"] for record in XSource().read(path) if isinstance(record, dict)]
+    return texts[:limit]
+
+
+def run_classify_benchmark(
+    settings: Settings, posts: int = 2_000, baseline_posts: int = 200, echo: Callable[[str], None] = print
+) -> ClassifyBenchmark:
+    import torch
+
+    from pipeline.classify.labeller import Labeller
+
+    texts = sample_texts(settings.sample_dir, posts)
+    echo(f"loading the models ({settings.sentiment_model}, profile {settings.incident_profile}) ...")
+    labeller = Labeller.load(settings)
+    labeller.label(texts[:64])  # warm-up: first calls allocate
+    echo(f"classifying {len(texts):,} posts ...")
+    started = time.perf_counter()
+    for start in range(0, len(texts), 1024):
+        labeller.label(texts[start : start + 1024])
+    seconds = time.perf_counter() - started
+
+    echo(f"baseline: one post at a time on {baseline_posts:,} posts ...")
+    baseline_seconds = _one_at_a_time(settings, texts[:baseline_posts])
+    tokens = _mean_tokens(labeller, texts)
+    gflop = 2 * 2 * _encoder_parameters(labeller) * tokens / 1e9  # 2 FLOPs per weight per token, 2 encoder passes
+    result = ClassifyBenchmark(
+        posts=len(texts),
+        seconds=seconds,
+        posts_per_second=len(texts) / seconds,
+        baseline_posts=baseline_posts,
+        baseline_seconds=baseline_seconds,
+        baseline_posts_per_second=baseline_posts / baseline_seconds,
+        mean_tokens=tokens,
+        gflop_per_post=gflop,
+        achieved_gflops=gflop * len(texts) / seconds,
+        matmul_gflops=_matmul_gflops(),
+        threads=torch.get_num_threads(),
+        model_version=labeller.version,
+        machine=machine_description(),
+    )
+    out = Path("data/bench")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "classify.json").write_text(
+        json.dumps({**asdict(result), "speedup": result.speedup, "peak_share": result.peak_share}, indent=2) + "\n"
+    )
+    return result
+
+
+def _one_at_a_time(settings: Settings, texts: list[str]) -> float:
+    """The obvious alternative: a transformers pipeline and spaCy, each called per post."""
+    import spacy
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=settings.sentiment_model, top_k=None, device=-1)
+    nlp = spacy.load("en_core_web_sm")
+    classifier(texts[0])
+    nlp(texts[0])
+    started = time.perf_counter()
+    for text in texts:
+        classifier(text)
+        nlp(text)
+    return time.perf_counter() - started
+
+
+def _mean_tokens(labeller, texts: list[str]) -> float:
+    tokenizer = labeller.sentiment._tokenizer
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=labeller.sentiment.max_length)["input_ids"]]
+    return sum(lengths) / len(lengths)
+
+
+def _encoder_parameters(labeller) -> int:
+    """Weights that multiply every token (the transformer layers, not the embedding lookup)."""
+    model = labeller.sentiment._model
+    return sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
+
+
+def _matmul_gflops(size: int = 1024, repeats: int = 20) -> float:
+    """This machine's fp32 matrix-multiply rate with the same torch threads: the practical peak."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9

@@ -295,6 +295,17 @@ def bench_ingest(
     out.print(result.render(), highlight=False)
 
 
+@bench_app.command("classify")
+def bench_classify(
+    posts: Annotated[int, typer.Option(help="Sample posts to classify.")] = 2_000,
+    baseline_posts: Annotated[int, typer.Option(help="Posts for the one-at-a-time baseline.")] = 200,
+) -> None:
+    """Classify-stage throughput (all heads, batched) against transformers + spaCy one post at a time."""
+    from pipeline.bench import run_classify_benchmark
+
+    out.print(run_classify_benchmark(settings_for(), posts, baseline_posts, echo=out.print).render(), highlight=False)
+
+
 def print_summary(result: summary_module.Summary) -> None:
     """The summary as three readable blocks: sources, incidents minute by minute, rejects."""
     sources = Table(title="Posts per source", title_justify="left")
