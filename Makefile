@@ -12,8 +12,9 @@ demo: $(STAMP)   ## build the sample-incident database and print its summary
 test: $(STAMP)   ## run the test suite
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## slow benchmarks (1,000,000-post ingest against a naive baseline)
+bench: $(STAMP)  ## slow benchmarks: 1,000,000-post ingest and the classify stage, each against its baseline
 	$(BIN)/groundswell bench ingest
+	$(BIN)/groundswell bench classify
 
 install: $(STAMP)
 

