@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -64,19 +63,17 @@ DbOption = Annotated[Optional[Path], typer.Option("--db", help="DuckDB file (def
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning our errors into one line."""
+    """Console-script entry point: run the app, turning our errors into one line.
+
+    Typer handles usage errors itself (exit 2); anything of ours arrives here."""
     try:
-        code = app(standalone_mode=False)
+        app()
     except GroundswellError as error:
         err.print(f"Error: {error}", markup=False, highlight=False)
         sys.exit(1)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err.print("Aborted.")
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
         sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 def settings_for(db: Path | None = None, **overrides) -> Settings:

@@ -11,7 +11,6 @@ import re
 import sys
 from pathlib import Path
 
-import click
 import typer
 
 from pipeline.config import ENV_PREFIX, Settings
@@ -31,21 +30,29 @@ def config_table() -> str:
 
 
 def cli_reference() -> str:
+    from typer.testing import CliRunner
+
     from pipeline.cli import app
 
-    command = typer.main.get_command(app)
+    runner = CliRunner()
     parts = ["# `groundswell` command reference", "", "Generated from `--help` by `python -m pipeline.docs`; do not edit.", ""]
-    for path, cmd in _walk(command, ["groundswell"]):
-        with click.Context(cmd, info_name=" ".join(path)) as context:
-            parts += [f"## `{' '.join(path)}`", "", "```", cmd.get_help(context).rstrip(), "```", ""]
+    for path, _ in commands():
+        result = runner.invoke(app, [*path[1:], "--help"], prog_name="groundswell", terminal_width=100)
+        parts += [f"## `{' '.join(path)}`", "", "```", result.output.rstrip(), "```", ""]
     return "\n".join(parts)
 
 
-def _walk(command: click.Command, path: list[str]):
+def commands():
+    """Every command of the CLI as (path, command), the root first."""
+    from pipeline.cli import app
+
+    return list(_walk(typer.main.get_command(app), ["groundswell"]))
+
+
+def _walk(command, path: list[str]):
     yield path, command
-    if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from _walk(command.commands[name], [*path, name])
+    for name in sorted(getattr(command, "commands", {})):
+        yield from _walk(command.commands[name], [*path, name])
 
 
 def render_readme(text: str) -> str:

@@ -1,8 +1,7 @@
 import sys
 
-import click
 import pytest
-import typer
+from typer.testing import CliRunner
 
 from conftest import tweet, write_lines, x_response
 from pipeline import docs
@@ -17,16 +16,11 @@ def run(monkeypatch, capsys, *args):
     return exit.value.code, captured.out, captured.err
 
 
-def all_commands():
-    root = typer.main.get_command(app)
-    return list(docs._walk(root, ["groundswell"]))
-
-
-@pytest.mark.parametrize("path,command", all_commands(), ids=lambda value: " ".join(value) if isinstance(value, list) else "")
+@pytest.mark.parametrize("path,command", docs.commands(), ids=lambda value: " ".join(value) if isinstance(value, list) else "")
 def test_every_command_has_help_text(path, command):
     assert command.help and command.help.strip(), f"{' '.join(path)} has no help"
-    with click.Context(command, info_name=" ".join(path)) as context:
-        assert "Usage:" in command.get_help(context)
+    result = CliRunner().invoke(app, [*path[1:], "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
 
 
 def test_a_missing_file_is_one_error_line_and_exit_status_1(monkeypatch, capsys, tmp_path):
@@ -52,6 +46,12 @@ def test_ingest_prints_the_reconciled_counts_of_each_file(monkeypatch, capsys, t
     code, out, err = run(monkeypatch, capsys, "ingest", str(path), "--db", str(tmp_path / "g.duckdb"))
     assert (code, err) == (0, "")
     assert out == f"{path}: read 3 = 1 accepted + 0 duplicates + 2 rejected; rejects: missing_text 1, not_json 1\n"
+
+
+def test_an_unknown_option_is_a_usage_error_with_exit_status_2(monkeypatch, capsys):
+    code, _, err = run(monkeypatch, capsys, "ingest", "x.jsonl", "--bogus")
+    assert code == 2
+    assert "No such option: --bogus" in err
 
 
 def test_a_bad_setting_in_the_environment_is_one_error_line(monkeypatch, capsys, tmp_path):
