@@ -48,13 +48,15 @@ _SKEPTIC = re.compile(
 )
 _BLAME_CUE = re.compile(
     r"\bfault\b|\bblame|\bbecause of\b|\bthanks to\b|\bthanks,? \w+|\bscrew(?:ing|ed)\b|\bcaused by\b|\bon (?:them|him|you)\b"
-    r"|\bresponsible\b|\bhad one job\b|\bfix (?:your|it|this)\b|\bembarrass|\bshould be\b|\bwhat am i paying\b",
+    r"|\bresponsible\b|\bhad one job\b|\bfix (?:your|it|this)\b|\bembarrass|\bshould be\b|\bwhat am i paying\b"
+    r"|\bfired\b|\blaid off\b|\bcut (?:the |his |her |their |all )?(?:support|staff|jobs|team|engineers|corners)",
     re.I,
 )
 _FAILURE = re.compile(
     r"\b(?:fail\w*|broke\w*|down|crash\w*|can'?t|cannot|couldn'?t|won'?t|isn'?t|doesn'?t|error\w*|glitch\w*|lag\w*|choppy|garbled"
     r"|mess|useless|joke|buckl\w+|melt\w*|froze|freez\w*|quits?|dies|died|stuck|delay\w*|holdup|late|never works?"
-    r"|tradition|again|every time|skipped|unreliable|janky|garbage|terrible|awful|worst|cooked|struggl\w*)\b",
+    r"|tradition|again|every time|skipped|unreliable|janky|garbage|terrible|awful|worst|cooked|struggl\w*"
+    r"|nobody|no one|not working|issues?|problems?)\b",
     re.I,
 )
 
@@ -109,11 +111,16 @@ class BlameDetector:
 
     def _decide(self, text: str, doc, complaint: str) -> BlameResult:
         entities = [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
-        mentions = [m for m in self._mentions(text) if not _negated(text, m.start)]
+        everything = self._mentions(text)
+        mentions = [m for m in everything if not _negated(text, m.start)]
+        attack_words = [m for m in everything if m.target == "attackers"]
         attacks = [m for m in mentions if m.target == "attackers"]
-        if attacks and not _SKEPTIC.search(text):
+        doubted = _SKEPTIC.search(text) is not None
+        if attacks and not doubted:
             return BlameResult("attackers", attacks[0].canonical, entities)
-        cue = bool(_BLAME_CUE.search(text))
+        # Doubting the attack story ("no DDoS", "'DDoS' sure") is itself a cue: the blame lies elsewhere.
+        excuse_doubted = bool(attack_words) and (doubted or len(attacks) < len(attack_words))
+        cue = bool(_BLAME_CUE.search(text)) or excuse_doubted
         complains = cue or complaint != NONE or bool(_FAILURE.search(text))
         for target in ORDER:
             found = [m for m in mentions if m.target == target]

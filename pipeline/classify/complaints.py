@@ -97,8 +97,10 @@ class ComplaintClassifier:
         self.taxonomy = taxonomy
         self.encoder = encoder
         self.settings = settings
-        self._prototypes = [self._embed_label(label) for label in taxonomy.labels]
-        self._none = encoder.encode(taxonomy.none_examples)
+        groups = [[*label.examples, label.description] for label in taxonomy.labels]
+        encoder.encode_references([text for group in groups for text in group])  # one batched pass
+        self._prototypes = [encoder.encode_references(group) for group in groups]
+        self._none = encoder.encode_references(taxonomy.none_examples)
         self.head = self._saved_head() if head == "auto" else head
 
     @property
@@ -164,9 +166,6 @@ class ComplaintClassifier:
             texts += label.examples
             labels += [label.name] * len(label.examples)
         return texts + self.taxonomy.none_examples, labels + [NONE] * len(self.taxonomy.none_examples)
-
-    def _embed_label(self, label) -> np.ndarray:
-        return self.encoder.encode([*label.examples, label.description])
 
     def _similarity(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, labels + 1): each label's blended similarity, then the similarity to ``none`` examples."""

@@ -50,6 +50,7 @@ class Encoder:
         self.model_name = str(model or default_model_path())
         self.batch_size = batch_size
         self._model = _load(self.model_name)
+        self._references: dict[str, np.ndarray] = {}
 
     @property
     def dimension(self) -> int:
@@ -60,6 +61,14 @@ class Encoder:
         """The model's name as the heads record it (the folder name for a local path)."""
         name = Path(self.model_name).name if Path(self.model_name).exists() else self.model_name
         return "all-MiniLM-L6-v2" if name == "model" else name
+
+    def encode_references(self, texts: Sequence[str]) -> np.ndarray:
+        """Like :meth:`encode`, memoised: the heads embed the same taxonomy examples and descriptions."""
+        missing = list(dict.fromkeys(text for text in texts if text not in self._references))
+        self._references.update(zip(missing, self.encode(missing)))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._references[text] for text in texts])
 
     def encode(self, texts: Sequence[str], clean: bool = True) -> np.ndarray:
         """(len(texts), dimension) embeddings of the posts, in order."""

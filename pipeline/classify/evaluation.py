@@ -190,7 +190,7 @@ def _report(head: str, pairs: list[tuple[str, str]], labels: list[str]) -> HeadR
     }
     return HeadReport(
         head=head, labels=labels, posts=len(pairs),
-        macro_f1=float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)),
+        macro_f1=float(f1_score(truth, predicted, labels=_seen(labels, truth, predicted), average="macro", zero_division=0)),
         per_label=per_label, confusion=confusion_matrix(truth, predicted, labels=labels).tolist(),
     )
 
@@ -200,7 +200,14 @@ def _pipeline_complaint_f1(records: list[dict], routed: list[HeadsResult], taxon
 
     predicted = [p.complaint.label if p.complaint else NONE for p in routed]
     truth = [r["complaint"] for r in records]
-    return float(f1_score(truth, predicted, labels=taxonomy.outcomes, average="macro", zero_division=0))
+    labels = _seen(taxonomy.outcomes, truth, predicted)
+    return float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0))
+
+
+def _seen(labels: list[str], truth: list[str], predicted: list[str]) -> list[str]:
+    """The labels that occur in the truth or the predictions: macro-F1 averages over these (scikit-learn's default)."""
+    present = set(truth) | set(predicted)
+    return [label for label in labels if label in present]
 
 
 def _mistakes(english: list[tuple[dict, HeadsResult]]) -> list[dict]:

@@ -2,9 +2,10 @@
 
 py3langid (its model ships in the wheel) reads the post after links, @mentions,
 #hashtags, emoji and digits are removed. A post with fewer than two letters left is
-``und``. Short posts fool character n-grams ("so is it starting today or"), so a
-post is English when most of its words are common English words, or when English
-is close behind the top guess; only a confident other language wins.
+``und``. Short posts fool character n-grams ("so is it starting today or", "parking"), so
+a post is English when most of its words are common English words, when English is
+close behind the top guess, or when the guess is unsure and the post is plain ASCII;
+only a confident other language wins.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ ENGLISH_WORD_SHARE = 0.5
 """A post at least this share of whose words are common English words is English."""
 OTHER_LANGUAGE_CONFIDENCE = 0.9
 """Below this probability for the top language, English wins when it is the runner-up."""
+UNSURE = 0.5
+"""Below this, a plain-ASCII post is English: "parking" is not 5%-confident Faroese."""
 
 _NOISE = re.compile(r"[@#]\w+|\d+")
 _WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -56,8 +59,11 @@ def detect_language(text: object) -> LanguageResult:
         return LanguageResult(ENGLISH, 1.0)
     ranked = _identifier().rank(" ".join(words))
     (top, top_p), (second, _) = ranked[0], ranked[1]
-    if top != ENGLISH and top_p < OTHER_LANGUAGE_CONFIDENCE and second == ENGLISH:
-        return LanguageResult(ENGLISH, round(float(ranked[1][1]), 4))
+    unsure_ascii = top_p < UNSURE and letters.isascii()
+    if top != ENGLISH and (unsure_ascii or (top_p < OTHER_LANGUAGE_CONFIDENCE and second == ENGLISH)):
+        return LanguageResult(ENGLISH, round(float(dict(ranked)[ENGLISH]), 4))
+    if len(top) != 2:  # langid's extra codes (zxx: no linguistic content) are not ISO 639-1
+        return LanguageResult(UNDETERMINED, 0.0)
     return LanguageResult(str(top), round(float(top_p), 4))
 
 

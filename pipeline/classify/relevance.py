@@ -48,9 +48,9 @@ class RelevanceScorer:
         self.profile = profile
         self.taxonomy = taxonomy
         on_topic = [example for label in taxonomy.labels for example in label.examples] + profile.on_topic
-        self._description = encoder.encode([profile.description])[0]
-        self._on_topic = encoder.encode(on_topic)
-        self._off_topic = encoder.encode(profile.off_topic)
+        self._description = encoder.encode_references([profile.description])[0]
+        self._on_topic = encoder.encode_references(on_topic)
+        self._off_topic = encoder.encode_references(profile.off_topic)
 
     @property
     def version(self) -> str:

@@ -70,7 +70,7 @@ class Label(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
     description: str = Field(min_length=1)
     examples: list[str] = Field(min_length=MIN_EXAMPLES)
     keywords: list[str] = []
@@ -78,9 +78,11 @@ class Label(BaseModel):
 
     @field_validator("name")
     @classmethod
-    def _not_none(cls, value: str) -> str:
+    def _snake_case_not_none(cls, value: str) -> str:
         if value == NONE:
             raise ValueError(f"'{NONE}' is implicit; list its posts under none_examples instead")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+            raise ValueError(f"{value!r} is not a label name; use lower_snake_case such as 'cannot_join'")
         return value
 
     @field_validator("examples", "keywords")
