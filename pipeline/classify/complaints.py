@@ -31,6 +31,7 @@ import numpy as np
 
 from pipeline.classify.encoder import Encoder, clean_text, top_k_similarity
 from pipeline.classify.taxonomy import NONE, Taxonomy
+from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,23 @@ class Head:
     intercept: list[float]
     trained_on: dict = field(default_factory=dict)
 
+    def to_json(self) -> str:
+        """One key per line and one class's weights per line: small diffs when a head is refitted."""
+        fields = asdict(self)
+        lines = [f" {json.dumps(key)}: {json.dumps(value)}" for key, value in fields.items() if key != "coef"]
+        rows = ",\n".join(f"  {json.dumps(row)}" for row in self.coef)
+        return "{\n" + ",\n".join([*lines, f' "coef": [\n{rows}\n ]']) + "\n}\n"
+
     @property
     def digest(self) -> str:
         weights = json.dumps([self.coef, self.intercept], separators=(",", ":"))
         return hashlib.sha256(weights.encode()).hexdigest()[:8]
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(n, classes), as scikit-learn's ``predict_proba`` gives them."""
         logits = features @ np.asarray(self.coef, dtype=np.float32).T + np.asarray(self.intercept, dtype=np.float32)
+        if logits.shape[1] == 1:  # two classes: one row of weights for the second class
+            logits = np.hstack([np.zeros_like(logits), logits])
         return _softmax(logits)
 
 
@@ -131,28 +142,38 @@ class ComplaintClassifier:
         """Encode and predict: for one-off use; the batched pipeline shares embeddings instead."""
         return self.predict(self.encoder.encode(texts), texts)
 
-    def fit(self, records: Iterable[dict], save: bool = True, grid: Sequence[float] = (0.5, 1, 2, 4, 8, 16, 32)) -> FitReport:
-        """Train the head on the taxonomy's examples plus labelled posts; pick C by 5-fold CV on the posts."""
+    def fit(self, records: Iterable[dict] | str | Path, save: bool = True,
+            grid: Sequence[float] = (0.5, 1, 2, 4, 8, 16, 32)) -> FitReport:
+        """Train the head on the taxonomy's examples plus labelled posts (records, or a file in the
+        evaluation format); pick C by 5-fold CV on the posts; save it beside the taxonomy."""
+        if isinstance(records, str | Path):
+            from pipeline.classify.evaluation import read_labelled
+
+            records = read_labelled(records)
         posts = [r for r in records if r.get("complaint") in self.taxonomy.outcomes and r.get("lang", "en") == "en"]
+        if len({r["complaint"] for r in posts}) < 2:
+            raise InputError(f"fit needs English posts of at least two of {', '.join(self.taxonomy.outcomes)}")
         base_texts, base_labels = self._taxonomy_examples()
         texts = [r["text"] for r in posts]
         labels = [r["complaint"] for r in posts]
         base, dev = self._training_features(base_texts), self._training_features(texts)
         best_c, best_f1 = _choose_c(base, base_labels, dev, labels, grid)
-        head = self._train(np.vstack([base, dev]), base_labels + labels, best_c, len(posts))
+        head = self._train(np.vstack([base, dev]), base_labels + labels, best_c,
+                           {"dev_posts": len(posts), "C": best_c, "cv_macro_f1": round(best_f1, 4), "seed": SEED})
         self.head = head
         path = self._head_path() if save else None
         if path is not None:
-            path.write_text(json.dumps(asdict(head), indent=1) + "\n", encoding="utf-8")
+            path.write_text(head.to_json(), encoding="utf-8")
         return FitReport(len(base_texts), len(posts), best_f1, best_c, path)
 
-    def _train(self, features: np.ndarray, labels: list[str], c: float, dev_posts: int) -> Head:
+    def _train(self, features: np.ndarray, labels: list[str], c: float, trained_on: dict) -> Head:
         model = _logistic(c).fit(features, labels)
         classes = [str(label) for label in model.classes_]
         return Head(
             taxonomy=self.taxonomy.version, encoder=self.encoder.version, classes=classes,
-            coef=np.round(model.coef_, 6).tolist(), intercept=np.round(model.intercept_, 6).tolist(),
-            trained_on={"dev_posts": dev_posts, "C": c, "seed": SEED},
+            coef=np.round(model.coef_.astype(np.float64), 6).tolist(),
+            intercept=np.round(model.intercept_.astype(np.float64), 6).tolist(),
+            trained_on=trained_on,
         )
 
     def _training_features(self, texts: list[str]) -> np.ndarray:

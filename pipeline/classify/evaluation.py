@@ -85,12 +85,12 @@ class HeadReport:
     confusion: list[list[int]]
 
     def render(self) -> str:
+        width = max(len(label) for label in self.labels) + 2
         lines = [f"{self.head}: macro-F1 {self.macro_f1:.3f} over {self.posts} posts"]
-        lines.append(f"  {'label':<16}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
+        lines.append(f"  {'label':<{width}}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
         for label in self.labels:
             row = self.per_label[label]
-            lines.append(f"  {label:<16}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{int(row['support']):>9}")
-        width = max(len(label) for label in self.labels) + 2
+            lines.append(f"  {label:<{width}}{row['precision']:>10.3f}{row['recall']:>8.3f}{row['f1']:>7.3f}{int(row['support']):>9}")
         lines.append("  confusion (rows: truth, columns: predicted)")
         lines.append("  " + " " * width + "".join(f"{label[:7]:>8}" for label in self.labels))
         for label, counts in zip(self.labels, self.confusion):

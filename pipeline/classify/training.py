@@ -151,7 +151,7 @@ def fine_tune(data_dir: Path, out_dir: Path, config: TrainingConfig, log: Callab
             elapsed = time.time() - started
             log(f"step {step}/{total_steps} epoch {step / steps_per_epoch:.2f} loss {np.mean(window):.4f} elapsed {elapsed / 60:.1f} min")
             window = []
-        if step % evaluate_every == 0 or step == total_steps:
+        if (step % evaluate_every == 0 and total_steps - step >= evaluate_every // 2) or step == total_steps:
             logits_val = _validation_logits(model, val_batches, len(val_texts))
             point = {"step": step, "epoch": round(step / steps_per_epoch, 3), **_scores(val_labels, logits_val.argmax(1))}
             history.append(point)
@@ -416,6 +416,7 @@ def _save_fp16(out_dir: Path) -> None:
 
     model = AutoModelForSequenceClassification.from_pretrained(out_dir, dtype=torch.float32)
     model.to(torch.float16).save_pretrained(out_dir, safe_serialization=True)
+    (out_dir / "model.safetensors").chmod(0o644)  # written 0600 via a temporary file
 
 
 def _timed_log_probabilities(out_dir: Path, texts: Sequence[str]) -> tuple[np.ndarray, float]:
