@@ -264,13 +264,25 @@ def run_classify_benchmark(
     return result
 
 
+def _first_loadable(spacy, names: tuple[str, ...]):
+    """The full spaCy pipeline (every component, as a per-post user would load it) under whichever name is installed."""
+    for name in names:
+        try:
+            return spacy.load(name)
+        except OSError:
+            continue
+    raise OSError(f"none of the spaCy pipelines {', '.join(names)} is installed")
+
+
 def _one_at_a_time(settings: Settings, texts: list[str]) -> float:
     """The obvious alternative: a transformers pipeline and spaCy, each called per post."""
     import spacy
     from transformers import pipeline
 
+    from pipeline.classify.blame import SPACY_MODELS
+
     classifier = pipeline("text-classification", model=settings.sentiment_model, top_k=None, device=-1)
-    nlp = spacy.load("en_core_web_sm")
+    nlp = _first_loadable(spacy, SPACY_MODELS)
     classifier(texts[0])
     nlp(texts[0])
     started = time.perf_counter()

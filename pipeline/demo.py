@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.config import Settings
 from pipeline.errors import InputError
 
 TIMELINE_FILES = ("timeline.yaml", "timeline.csv", "statuspage.json", "pagerduty.json", "metrics.prometheus.json")
+ATTACHED_TIMELINES = ("statuspage.json", "pagerduty.json")
+"""Timeline files that name their own incident ids; the sample attaches them to the folder's incident."""
 
 
 @dataclass(frozen=True)
@@ -37,3 +40,27 @@ def sample_incidents(sample_dir: Path) -> list[SampleIncident]:
         )
         for folder in folders
     ]
+
+
+def build_sample_database(settings: Settings, *, classify: bool = True) -> list[str]:
+    """Load every sample incident into ``settings.db_path`` (timelines, metrics, posts) and,
+    when ``classify`` and a sentiment model exists, label every post. Returns one line per step.
+    The library form of the demo flow, for tests and scripts that need no Prefect run."""
+    from pipeline.ingest import ingest_paths
+    from pipeline.store import Store
+    from pipeline.timeline import import_timeline
+
+    lines = []
+    for incident in sample_incidents(settings.sample_dir):
+        with Store.open(settings.db_path) as store:
+            for path in incident.timeline_files:
+                attach = incident.incident_id if path.name in ATTACHED_TIMELINES else None
+                lines.append(import_timeline(store, path, "auto", attach).render())
+        lines.extend(report.render() for report in ingest_paths(settings, list(incident.post_files), "auto", None))
+    if classify:
+        from pipeline.classify.labeller import Labeller, classify_pending
+
+        labeller = Labeller.load(settings)
+        with Store.open(settings.db_path) as store:
+            lines.append(classify_pending(store, labeller).render())
+    return lines

@@ -46,3 +46,7 @@ class MappingError(InputError):
 
 class TimelineError(GroundswellError):
     """A timeline document is malformed; nothing from it was imported."""
+
+
+class TaxonomyError(GroundswellError):
+    """A taxonomy or incident profile file is malformed; the message names the file and the label."""

@@ -21,7 +21,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from prefect import flow, task  # noqa: E402
 
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.demo import sample_incidents
+from pipeline.demo import ATTACHED_TIMELINES, sample_incidents
 from pipeline.ingest import ingest_paths
 from pipeline.store import Store
 
@@ -79,7 +79,7 @@ def demo_flow(db_path: str | None = None, sample_dir: str | None = None, fresh: 
     lines = []
     for incident in sample_incidents(settings.sample_dir):
         for path in incident.timeline_files:
-            attach = incident.incident_id if path.name in ("statuspage.json", "pagerduty.json") else None
+            attach = incident.incident_id if path.name in ATTACHED_TIMELINES else None
             lines.append(timeline_task(str(settings.db_path), str(path), "auto", attach))
         for path in incident.post_files:
             lines.append(ingest_task(str(settings.db_path), str(path)))

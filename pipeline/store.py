@@ -1,8 +1,13 @@
 """The DuckDB store: schema, versioned migrations, bulk writes, read-only access.
 
-One process writes at a time (DuckDB's rule). Writers open the file, write in
-short transactions and close it; readers open it ``read_only``. Every write is a
-bulk append of an Arrow table (an anti-join keeps re-ingests idempotent), never a
+One process writes at a time (DuckDB's rule), and while it holds the file no
+other process can open it, not even read-only. So every process holds the file
+briefly: writers open it, write in short transactions and close it; readers
+(the dashboard, ``groundswell sql``) open it ``read_only`` for one round of
+queries and close it. :meth:`Store.open` waits out a conflicting lock with
+exponential backoff and jitter (``lock_timeout`` seconds in all) instead of
+failing on the first conflict. Every write is a bulk append of an Arrow table
+(``INSERT OR IGNORE`` on the primary key keeps re-ingests idempotent), never a
 row-by-row insert.
 """
 
@@ -17,6 +22,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from pipeline.errors import SchemaTooNew, StoreError
 
@@ -203,14 +209,16 @@ class Store:
         self.read_only = read_only
 
     @classmethod
-    def open(cls, path: Path | str, *, read_only: bool = False) -> Store:
+    def open(cls, path: Path | str, *, read_only: bool = False, lock_timeout: float = 30.0) -> Store:
+        """Open (creating and migrating when writable); wait up to ``lock_timeout`` seconds
+        for another process's lock on the file to be released."""
         path = Path(path)
         if read_only and not path.exists():
             raise StoreError(f"database {path} does not exist; run `groundswell ingest` or `groundswell demo` first")
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = duckdb.connect(str(path), read_only=read_only)
+            connection = _connect(path, read_only, lock_timeout)
         except duckdb.IOException as error:
             raise StoreError(f"cannot open database {path}: {_first_line(error)}") from None
         connection.execute("SET TimeZone = 'UTC'")
@@ -332,6 +340,21 @@ class Store:
     def _changed(result: duckdb.DuckDBPyConnection) -> int:
         row = result.fetchone()
         return int(row[0]) if row else 0
+
+
+def _is_lock_conflict(error: BaseException) -> bool:
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+
+
+def _connect(path: Path, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retried while another process holds the file's lock."""
+    retrying = Retrying(
+        retry=retry_if_exception(_is_lock_conflict),
+        wait=wait_random_exponential(multiplier=0.02, max=1.0),
+        stop=stop_after_delay(lock_timeout),
+        reraise=True,
+    )
+    return retrying(duckdb.connect, str(path), read_only=read_only)
 
 
 def _first_line(error: Exception) -> str:

@@ -70,3 +70,41 @@ def write_lines(path: Path, *records: dict | bytes) -> Path:
         for record in records:
             handle.write((record if isinstance(record, bytes) else orjson.dumps(record)) + b"\n")
     return path
+
+
+LABELLED_SAMPLE_CACHE = ROOT / "data" / "bench" / "test-cache"
+
+
+def _labelled_sample_key() -> str:
+    """Changes whenever the sample files, the shipped models or taxonomies, or the schema change."""
+    import hashlib
+
+    from pipeline.store import LATEST_VERSION
+
+    digest = hashlib.sha256(str(LATEST_VERSION).encode())
+    inputs = [*sorted(SAMPLE_DIR.glob("*/*")), *sorted((ROOT / "models").glob("*/*.json")),
+              *sorted((ROOT / "pipeline" / "classify").rglob("*.yaml")), *sorted((ROOT / "pipeline" / "classify").rglob("*.head.json"))]
+    for path in inputs:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def labelled_sample_db() -> Path:
+    """Both sample incidents loaded and every post classified by the shipped models: a real
+    DuckDB file. Classifying takes about two minutes on two cores, so the file is built once and
+    kept under data/bench/test-cache/ (ignored by git), keyed by everything that shapes it.
+    Treat it as read-only; copy it (shutil.copy) to write."""
+    from pipeline.demo import build_sample_database
+
+    path = LABELLED_SAMPLE_CACHE / f"labelled-sample-{_labelled_sample_key()}.duckdb"
+    if not path.exists():
+        LABELLED_SAMPLE_CACHE.mkdir(parents=True, exist_ok=True)
+        for stale in LABELLED_SAMPLE_CACHE.glob("labelled-sample-*"):
+            stale.unlink()
+        building = path.with_suffix(".building")
+        building.unlink(missing_ok=True)
+        build_sample_database(load_settings(db_path=building, sample_dir=SAMPLE_DIR, sentiment_model=str(ROOT / "models" / "sentiment-v1")))
+        building.rename(path)
+    return path

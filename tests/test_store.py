@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
@@ -76,3 +79,39 @@ def test_a_failed_transaction_leaves_nothing_behind(store):
             )
             raise RuntimeError("crash mid-batch")
     assert store.query("SELECT count(*) FROM posts") == [(0,)]
+
+
+HOLD_FILE = """
+import sys, time
+from pipeline.store import Store
+store = Store.open(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+store.close()
+"""
+
+
+def _holder(db_path, seconds: float) -> subprocess.Popen:
+    """Another process holding the database open for writing for ``seconds``."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FILE, str(db_path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_reader_waits_for_a_writer_in_another_process_to_let_go(db_path):
+    Store.open(db_path).close()
+    holder = _holder(db_path, 1.5)
+    with Store.open(db_path, read_only=True) as store:
+        assert holder.poll() is not None  # it could only open once the writer had closed
+        assert store.schema_version() == LATEST_VERSION
+    holder.wait()
+
+
+def test_a_lock_held_past_the_timeout_is_one_clear_error(db_path):
+    Store.open(db_path).close()
+    holder = _holder(db_path, 3)
+    try:
+        with pytest.raises(StoreError, match="Conflicting lock"):
+            Store.open(db_path, read_only=True, lock_timeout=0.3)
+    finally:
+        holder.wait()

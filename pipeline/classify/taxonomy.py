@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import GroundswellError
+from pipeline.errors import TaxonomyError
 
 HERE = Path(__file__).resolve().parent
 TAXONOMY_DIR = HERE / "taxonomies"
@@ -56,10 +56,6 @@ LEXICAL_ATTRIBUTES = frozenset(
     "LIKE_NUM LIKE_URL LIKE_EMAIL".split()
 )
 """Token-pattern attributes the tokenizer alone sets (no tagger, parser or lemmatizer runs)."""
-
-
-class TaxonomyError(GroundswellError):
-    """A taxonomy or incident profile file is malformed; the message names the file and the label."""
 
 
 TokenPattern = list[dict[str, Any]]
