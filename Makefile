@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test bench install clean
 
-demo: $(STAMP)   ## build the sample-incident database and print its summary
+demo: $(STAMP)   ## build the sample-incident database, print its summary, then serve the dashboard (Ctrl-C stops it)
 	$(BIN)/groundswell demo
+	$(BIN)/groundswell dashboard
 
-test: $(STAMP)   ## run the test suite
+test: $(STAMP)   ## run the test suite (the dashboard's browser tests need Debian's chromium: installed when missing)
+	command -v chromium >/dev/null || ( $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium )
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## slow benchmarks: 1,000,000-post ingest and the classify stage, each against its baseline

@@ -14,7 +14,7 @@ from functools import partial
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -177,7 +177,7 @@ def classify(
     with Store.open(settings.db_path) as store:
         total = pending_count(store, labeller.version)
         with record_bar(settings, "classify", total) as callback:
-            report = classify_pending(store, labeller, progress=callback)
+            report = classify_pending(store, labeller, page_size=settings.classify_page_size, progress=callback)
     out.print(report.render(), highlight=False)
 
 
@@ -224,6 +224,49 @@ def evaluate_complaints(
 
 
 @app.command()
+def align(
+    incident: Annotated[Optional[str], typer.Argument(help="Print only this incident's summary.", show_default=False)] = None,
+    full: Annotated[bool, typer.Option("--full", help="Rebuild the alignment from scratch instead of only what changed.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Line the posts up with the incident timeline (phases, per-minute statistics) and print each incident's summary."""
+    from pipeline.align import refresh, summary_rows
+    from pipeline.store import Store
+
+    settings = settings_for(db)
+    with Store.open(settings.db_path) as store:
+        report = refresh(store, settings, full=full)
+        rows = summary_rows(store, incident)
+    out.print(report.render(), highlight=False)
+    for row in rows:
+        out.print("\n" + row.render(), highlight=False)
+
+
+@app.command()
+def detect(
+    incident: Annotated[Optional[str], typer.Argument(help="Incident id (default: every incident).", show_default=False)] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the complaint-volume spike detector, store its alerts, send the unsent ones to the webhook; print the alerts."""
+    from pipeline.align import refresh
+    from pipeline.detect import alerts_of, run_detector
+    from pipeline.notify import deliver_pending
+    from pipeline.store import Store
+
+    settings = settings_for(db)
+    with Store.open(settings.db_path) as store:
+        refresh(store, settings)
+        report = run_detector(store, settings, incident)
+    delivery = deliver_pending(settings)
+    with Store.open(settings.db_path, read_only=True) as store:
+        alerts = alerts_of(store, [incident] if incident else None)
+    out.print(report.render(), highlight=False)
+    for alert in alerts:
+        out.print(alert.render(), highlight=False)
+    out.print(delivery.render(), highlight=False)
+
+
+@app.command()
 def summary(db: DbOption = None) -> None:
     """Print what the database holds: posts per source, per minute around each incident, rejects."""
     from pipeline.store import Store
@@ -231,6 +274,38 @@ def summary(db: DbOption = None) -> None:
     settings = settings_for(db)
     with Store.open(settings.db_path, read_only=True) as store:
         print_summary(summary_module.summarize(store))
+
+
+@app.command()
+def report(
+    incident: Annotated[str, typer.Argument(help="Incident id, e.g. spaces-2024-08-12 (`groundswell summary` lists them).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write INCIDENT.html and INCIDENT.md into.")] = Path("reports"),
+    db: DbOption = None,
+) -> None:
+    """Write the incident report for executives: a self-contained HTML page (charts, numbers, story) and Markdown.
+    Brings the alignment up to date first."""
+    from pipeline.align import refresh
+    from pipeline.report import write_report
+    from pipeline.store import Store
+
+    settings = settings_for(db)
+    with Store.open(settings.db_path) as store:
+        refresh(store, settings)
+        files = write_report(store, incident, out_dir)
+    out.print(f"wrote {files.html} and {files.markdown}", highlight=False)
+
+
+@app.command()
+def dashboard(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on, at 127.0.0.1.")] = 8501,
+) -> None:
+    """Serve the dashboard (Live, Incident review, Executive summary) at http://127.0.0.1:PORT; it only reads the database."""
+    from pipeline.dashboard.serve import serve, url
+
+    settings = settings_for(db)
+    out.print(f"Dashboard: {url(port)} (database {settings.db_path}, read-only). Ctrl-C stops it.", highlight=False)
+    raise typer.Exit(serve(settings.db_path, port))
 
 
 @app.command()
@@ -256,6 +331,134 @@ def demo(
         f"\nDatabase: {settings.db_path}. Analysts: open it read-only, e.g. "
         f"python -c \"import duckdb; duckdb.connect('{settings.db_path}', read_only=True).sql('SELECT count(*) FROM posts').show()\""
     )
+
+
+LiveKind = Literal["jetstream", "mastodon", "x", "webhook", "replay"]
+
+
+@app.command()
+def live(
+    source: Annotated[LiveKind, typer.Option(help="Where posts come from (each one's settings: README, Live sources).")],
+    file: Annotated[Optional[Path], typer.Option(help="The recorded file a replay plays.")] = None,
+    incident: Annotated[Optional[str], typer.Option(help="The incident followed: its keywords filter the stream; created if new.")] = None,
+    speed: Annotated[Optional[float], typer.Option(help="Replay speed factor (60: an hour in a minute).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Follow a live source until Ctrl-C: classify in micro-batches, store exactly once, refresh the alignment, alert."""
+    from pipeline.flows import live_flow
+
+    settings = settings_for(db)
+    out.print(live_flow(source, str(file) if file else None, incident, str(settings.db_path), speed), highlight=False)
+
+
+SqlFormat = Literal["table", "csv", "json", "parquet"]
+TABLE_ROWS = 1_000
+"""Rows `groundswell sql` shows as a table; --format csv/json or --out give them all."""
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        Optional[str],
+        typer.Argument(help="SQL to run (statements separated by ';'); leave it out for an interactive session.", show_default=False),
+    ] = None,
+    format: Annotated[SqlFormat, typer.Option("--format", "-f", help="table (on screen), csv, json, or parquet (needs --out).")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the last statement's result to this file (csv, json or parquet).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run read-only SQL on the database, also while the pipeline writes. Statements that would write
+    or reach outside it (DDL, INSERT/UPDATE/DELETE, ATTACH, COPY FROM, COPY TO outside export_dir,
+    INSTALL/LOAD, SET, PRAGMAs and CALLs that write, EXPORT DATABASE) are refused before anything runs.
+    Tables, views and example queries: docs/schema.md."""
+    from pipeline.sql import Session
+
+    if out_file is not None and (query is None or format == "table"):
+        raise typer.BadParameter("--out needs a QUERY and --format csv, json or parquet", param_hint="--out")
+    if format == "parquet" and out_file is None:
+        raise typer.BadParameter("--format parquet writes a file: add --out FILE", param_hint="--format")
+    settings = settings_for(db)
+    session = Session(settings.db_path, settings.export_dir)
+    if query is None:
+        sql_shell(session, format)
+    else:
+        show_results(session.run(query), format, out_file)
+
+
+def sql_shell(session, format: SqlFormat) -> None:
+    """The interactive mode: lines are read until one ends with ';', then run; Ctrl-D leaves.
+    An error is one line, and the session goes on."""
+    try:
+        import readline  # noqa: F401  (importing it gives input() line editing and history)
+    except ImportError:  # no readline on Windows
+        pass
+    from pipeline.sql import inputs
+
+    out.print(f"Read-only SQL on {session.db_path}. End each statement with ';'. Ctrl-D leaves.", highlight=False)
+    for text in inputs(_typed_lines()):
+        try:
+            show_results(session.run(text), format, None)
+        except GroundswellError as error:
+            err.print(f"Error: {error}", markup=False, highlight=False)
+
+
+def _typed_lines() -> Iterator[str]:
+    pending = False
+    while True:
+        try:
+            line = input("...> " if pending else "sql> ")
+        except EOFError:
+            out.print()
+            return
+        pending = (pending or bool(line.strip())) and not line.rstrip().endswith(";")
+        yield line
+
+
+def show_results(results, format: SqlFormat, out_file: Path | None) -> None:
+    from pipeline.sql import render_text, write_result
+
+    if out_file is not None:
+        if results:
+            write_result(results[-1], format, out_file)
+            out.print(f"wrote {results[-1].table.num_rows:,} rows to {out_file}", highlight=False)
+        return
+    for result in results:
+        if format == "table":
+            print_result_table(result)
+        else:
+            sys.stdout.write(render_text(result, format))
+            sys.stdout.flush()
+
+
+def print_result_table(result) -> None:
+    from rich.text import Text
+
+    from pipeline.sql import text_rows
+
+    table = Table(header_style="bold", show_edge=False)
+    for name in result.table.column_names:
+        table.add_column(Text(name), overflow="fold")
+    for row in text_rows(result, TABLE_ROWS):
+        table.add_row(*(Text("NULL", style="dim") if value is None else Text(value) for value in row))
+    out.print(table)
+    rows = result.table.num_rows
+    more = f" (the first {TABLE_ROWS:,} shown: use --format csv or --out FILE for all)" if rows > TABLE_ROWS else ""
+    out.print(f"{rows:,} row{'s' if rows != 1 else ''}{more}", highlight=False)
+
+
+@app.command()
+def export(
+    format: Annotated[Literal["parquet"], typer.Option("--format", "-f", help="Output format.")] = "parquet",
+    out_dir: Annotated[
+        Optional[Path], typer.Option("--out", help="Folder to write (default: <export_dir>/posts); an earlier export there is replaced.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write every post with its labels and alignment as Parquet, partitioned by incident and day
+    (Hive style: incident_id=.../day=.../*.parquet), for tools outside DuckDB."""
+    from pipeline.export import export_parquet
+
+    settings = settings_for(db)
+    out.print(export_parquet(settings.db_path, out_dir or settings.export_dir / "posts").render(), highlight=False)
 
 
 @app.command("config")
@@ -301,6 +504,31 @@ def bench_classify(
     from pipeline.bench import run_classify_benchmark
 
     out.print(run_classify_benchmark(settings_for(), posts, baseline_posts, echo=out.print).render(), highlight=False)
+
+
+@bench_app.command("align")
+def bench_align(
+    posts: Annotated[int, typer.Option(help="Posts to generate (over --days days).")] = 10_000_000,
+    days: Annotated[int, typer.Option(help="Days the posts span.")] = 30,
+    workdir: Annotated[Path, typer.Option(help="Where to write the generated database.")] = Path("data/bench"),
+) -> None:
+    """Alignment refresh (full and incremental) and the per-minute query for one incident, against pandas in the same run."""
+    from pipeline.bench_align import run_align_benchmark
+
+    result = run_align_benchmark(workdir, posts, days=days, settings=settings_for(), echo=out.print)
+    out.print(result.render(), highlight=False)
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    db: Annotated[Optional[Path], typer.Option("--db", help="The labelled sample database (default: the db_path setting); copied, not changed.")] = None,
+    posts: Annotated[int, typer.Option(help="Posts in the generated database.")] = 1_000_000,
+    workdir: Annotated[Path, typer.Option(help="Where to keep the generated file and databases.")] = Path("data/bench"),
+) -> None:
+    """Seconds for each dashboard page to render in headless chromium, on the sample and on a generated database."""
+    from pipeline.dashboard.bench import run_dashboard_benchmark
+
+    out.print(run_dashboard_benchmark(settings_for(db), workdir, posts, echo=out.print).render(), highlight=False)
 
 
 def print_summary(result: summary_module.Summary) -> None:

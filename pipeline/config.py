@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,6 +62,16 @@ class Settings(BaseSettings):
         None, description="Complaint taxonomy overriding the profile's: a bundled name or a YAML file."
     )
     classify_batch_size: int = Field(64, ge=1, description="Posts per forward pass of the transformers.")
+    classify_page_size: int = Field(
+        512, ge=1, description="Posts per page handed to a classify worker and written in one transaction."
+    )
+    dask_address: str | None = Field(
+        None,
+        description="Dask scheduler address (e.g. tcp://10.0.0.5:8786): classify on that Dask cluster. Unset: in this process.",
+    )
+    dask_pages_in_flight: int = Field(
+        4, ge=1, description="Pages submitted to the Dask cluster ahead of the writer (about twice the worker count)."
+    )
     ingest_batch_size: int = Field(
         100_000, ge=1, description="Posts per ingest transaction (a crash loses at most the batch in flight, never a committed one)."
     )
@@ -86,6 +96,120 @@ class Settings(BaseSettings):
     display_timezone: str = Field(
         "America/New_York", description="Time zone used when showing times to people (storage is always UTC)."
     )
+    export_dir: Path = Field(
+        Path("data/exports"),
+        description="Where `groundswell export` writes by default, and the only folder `groundswell sql` lets COPY ... TO write to.",
+    )
+    alert_webhook_url: str | None = Field(
+        None,
+        description="Slack-compatible incoming-webhook URL the detector's alerts are POSTed to. Unset: alerts are only stored.",
+    )
+    alert_webhook_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the webhook to answer one POST before counting it as failed."
+    )
+    alert_webhook_attempts: int = Field(
+        3, ge=1, description="POSTs per alert per run (retried on timeouts, connection errors, 429 and 5xx); a failed alert is retried on the next run."
+    )
+    correlation_metric: str = Field(
+        "spaces_join_error_ratio",
+        description="Server-side metric whose lagged correlation with complaint volume the incident summary reports.",
+    )
+    detector_baseline_minutes: int = Field(
+        30, ge=5, description="Rolling baseline: the median and MAD of this many preceding minutes (used without seasonal history)."
+    )
+    detector_history_days: int = Field(
+        7, ge=3, description="Seasonal baseline: the same minutes of day on up to this many previous days (used when at least 3 of them hold posts)."
+    )
+    detector_elevated_z: float = Field(
+        4.0, gt=0, description="State 'elevated': complaints per minute at least baseline + this many robust standard deviations."
+    )
+    detector_incident_z: float = Field(
+        8.0, gt=0, description="State 'incident': complaints per minute at least baseline + this many robust standard deviations."
+    )
+    detector_exit_ratio: float = Field(
+        0.5, gt=0, lt=1, description="A state is left below baseline + this fraction of its entering deviations (hysteresis)."
+    )
+    detector_min_posts: int = Field(
+        5, ge=1, description="A minute needs at least this many relevant complaint posts to count as above the baseline."
+    )
+    detector_enter_minutes: int = Field(
+        2, ge=1, description="Minutes in a row at or above a state's threshold before the detector enters it."
+    )
+    detector_exit_minutes: int = Field(
+        10, ge=1, description="Minutes in a row below a state's lower threshold before the detector leaves it."
+    )
+    live_keywords: list[str] = Field(
+        default_factory=list,
+        description="Live streams keep only posts with one of these words or phrases (whole words, any case). Empty: the incident profile's keywords.",
+    )
+    jetstream_url: str = Field(
+        "wss://jetstream2.us-east.bsky.network/subscribe?wantedCollections=app.bsky.feed.post",
+        description="Bluesky Jetstream websocket to follow (any public instance; keep wantedCollections=app.bsky.feed.post).",
+    )
+    jetstream_rewind_seconds: float = Field(
+        3.0, ge=0, description="On reconnect, replay this much Jetstream before the last event seen (as Jetstream advises); the repeats are dropped exactly."
+    )
+    mastodon_url: str | None = Field(
+        None, description="Mastodon server to follow, e.g. https://mastodon.social (its REST API fills a gap after a reconnect)."
+    )
+    mastodon_streaming_url: str | None = Field(
+        None, description="The server's streaming API base URL, when it is served from another host. Unset: mastodon_url."
+    )
+    mastodon_access_token: SecretStr | None = Field(
+        None, description="Mastodon access token (scope read:statuses), sent as a bearer token."
+    )
+    mastodon_hashtag: str | None = Field(
+        None, description="Hashtag to follow on Mastodon, without '#'. Unset: the server's public timeline."
+    )
+    x_stream_url: str = Field(
+        "https://api.x.com/2/tweets/search/stream",
+        description="X API v2 filtered-stream endpoint; its rules (which posts it sends) are set on X's side.",
+    )
+    x_bearer_token: SecretStr | None = Field(None, description="X API app bearer token for the filtered stream.")
+    live_silence_seconds: float = Field(
+        60.0, gt=0, description="A Mastodon or X stream silent this long (no post, no heartbeat) counts as dropped and is reconnected."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Shared secret of the webhook receiver's HMAC-SHA256 signatures; the receiver will not start without it."
+    )
+    webhook_host: str = Field("127.0.0.1", description="Address the webhook receiver listens on.")
+    webhook_port: int = Field(8787, ge=0, le=65535, description="Port the webhook receiver listens on (0: any free port).")
+    webhook_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Webhook request bodies larger than this are refused (413)."
+    )
+    replay_speed: float = Field(
+        1.0, gt=0, description="Replay speed factor: 60 plays an hour of recorded posts in a minute."
+    )
+    live_batch_posts: int = Field(
+        256, ge=1, description="Live: a micro-batch is classified and committed once it holds this many posts..."
+    )
+    live_batch_seconds: float = Field(
+        1.0, gt=0, description="...or this many seconds after its first post arrived, whichever comes first."
+    )
+    live_queue_batches: int = Field(
+        1000, ge=1, description="Live: messages held between the reader and the classifier; when full the source waits (backpressure, nothing dropped)."
+    )
+    live_lag_warning_seconds: float = Field(
+        10.0, gt=0, description="Live: warn when a message waited this long between arriving and being committed."
+    )
+    live_refresh_seconds: float = Field(
+        15.0, gt=0, description="Live: refresh the alignment, run the detector and deliver alerts this often."
+    )
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL; use the incoming-webhook URL, e.g. https://hooks.slack.com/services/...")
+        return value
+
+    @field_validator("detector_incident_z")
+    @classmethod
+    def _incident_above_elevated(cls, value: float, info: ValidationInfo) -> float:
+        elevated = info.data.get("detector_elevated_z")
+        if elevated is not None and value <= elevated:
+            raise ValueError(f"must be larger than detector_elevated_z ({elevated}), or the two states cannot be told apart")
+        return value
 
     @field_validator("display_timezone")
     @classmethod

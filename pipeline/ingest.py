@@ -134,7 +134,7 @@ _POST_FIELDS = [*_PLAIN_COLUMNS, "created_at"]
 _post_values = itemgetter(*_POST_FIELDS)
 
 
-def _rejections_table(source: str, origin: str, rows: list[Rejection]) -> pa.Table:
+def rejections_table(source: str, origin: str, rows: list[Rejection]) -> pa.Table:
     return pa.Table.from_pydict(
         {
             "key": [rejection_key(source, origin, r.position, r.item) for r in rows],
@@ -323,7 +323,7 @@ def _write_batch(store: Store, chunks: list[Chunk], report: IngestReport) -> Non
     with store.transaction():
         inserted = store.append_posts(posts) if posts.num_rows else 0
         if rejections:
-            store.append_rejections(_rejections_table(report.format, report.origin, rejections))
+            store.append_rejections(rejections_table(report.format, report.origin, rejections))
     report.accepted += inserted
     report.duplicates += posts.num_rows - inserted
     report.rejected += len(rejections)

@@ -14,6 +14,7 @@ row-by-row insert.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,6 +153,187 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "alignment of posts with the incident timeline (filled by pipeline.align.refresh) and alerts",
+        """
+        -- The newest label of each post (ties: the highest model version).
+        CREATE VIEW post_labels_latest AS
+            SELECT * FROM post_labels
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY classified_at DESC, model_version DESC) = 1;
+
+        -- Each incident's window, first internal signal and resolution, as of the last refresh.
+        CREATE TABLE alignment_windows (
+            incident_id           VARCHAR PRIMARY KEY,
+            window_start          TIMESTAMPTZ NOT NULL,  -- inclusive, on a minute
+            window_end            TIMESTAMPTZ NOT NULL,  -- exclusive, on a minute
+            first_internal_signal TIMESTAMPTZ,           -- first status_update / alert event
+            resolution            TIMESTAMPTZ
+        );
+        -- The phase changes the ASOF JOIN looks up (one row per incident and instant).
+        CREATE TABLE alignment_phases (
+            incident_id VARCHAR NOT NULL,
+            occurred_at TIMESTAMPTZ NOT NULL,
+            phase       VARCHAR NOT NULL
+        );
+        -- Every post inside some incident's window, with its labels and phase; sorted by incident.
+        CREATE TABLE aligned_posts (
+            id                   VARCHAR NOT NULL,
+            source               VARCHAR NOT NULL,
+            created_at           TIMESTAMPTZ NOT NULL,
+            minute               TIMESTAMPTZ NOT NULL,
+            text                 VARCHAR NOT NULL,
+            author_handle        VARCHAR,
+            author_name          VARCHAR,
+            author_followers     BIGINT,
+            lang                 VARCHAR,
+            url                  VARCHAR,
+            like_count           BIGINT,
+            repost_count         BIGINT,
+            reply_count          BIGINT,
+            quote_count          BIGINT,
+            engagement           BIGINT NOT NULL,
+            language             VARCHAR,
+            is_english           BOOLEAN,
+            sentiment            VARCHAR,
+            p_negative           DOUBLE,
+            p_neutral            DOUBLE,
+            p_positive           DOUBLE,
+            complaint_type       VARCHAR,
+            complaint_score      DOUBLE,
+            relevance            DOUBLE,
+            relevant             BOOLEAN,
+            blame_target         VARCHAR,
+            blame_entity         VARCHAR,
+            model_version        VARCHAR,
+            incident_id          VARCHAR NOT NULL,
+            phase                VARCHAR NOT NULL,
+            minutes_since_signal DOUBLE
+        );
+        -- Every post, aligned: the materialised in-window posts, then every other post live.
+        CREATE VIEW posts_aligned AS
+            SELECT * FROM aligned_posts
+            UNION ALL BY NAME
+            SELECT p.id, p.source, p.created_at, date_trunc('minute', p.created_at) AS minute, p.text,
+                   p.author_handle, p.author_name, p.author_followers, p.lang, p.url,
+                   p.like_count, p.repost_count, p.reply_count, p.quote_count,
+                   coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) + coalesce(p.reply_count, 0)
+                       + coalesce(p.quote_count, 0) AS engagement,
+                   l.language, l.is_english, l.sentiment, l.p_negative, l.p_neutral, l.p_positive,
+                   l.complaint_type, l.complaint_score, l.relevance, l.relevant, l.blame_target, l.blame_entity,
+                   l.model_version,
+                   NULL::VARCHAR AS incident_id, NULL::VARCHAR AS phase, NULL::DOUBLE AS minutes_since_signal
+            FROM posts p
+            LEFT JOIN post_labels_latest l ON l.post_id = p.id
+            WHERE p.id NOT IN (SELECT id FROM aligned_posts);
+
+        -- Posts per minute over the minutes the detector's seasonal baseline reads
+        -- (each window's minutes on the previous days).
+        CREATE TABLE minute_volume (
+            minute          TIMESTAMPTZ NOT NULL,
+            posts           BIGINT NOT NULL,
+            relevant_posts  BIGINT NOT NULL,
+            complaint_posts BIGINT NOT NULL
+        );
+        CREATE TABLE incident_minutes (
+            incident_id     VARCHAR NOT NULL,
+            minute          TIMESTAMPTZ NOT NULL,
+            phase           VARCHAR NOT NULL,
+            posts           BIGINT NOT NULL,
+            relevant_posts  BIGINT NOT NULL,
+            labelled_posts  BIGINT NOT NULL,
+            complaint_posts BIGINT NOT NULL,
+            negative        BIGINT NOT NULL,
+            neutral         BIGINT NOT NULL,
+            positive        BIGINT NOT NULL,
+            negative_share  DOUBLE,
+            neutral_share   DOUBLE,
+            positive_share  DOUBLE
+        );
+        CREATE TABLE incident_minute_complaints (
+            incident_id    VARCHAR NOT NULL,
+            minute         TIMESTAMPTZ NOT NULL,
+            complaint_type VARCHAR NOT NULL,
+            posts          BIGINT NOT NULL
+        );
+        CREATE TABLE incident_minute_metrics (
+            incident_id VARCHAR NOT NULL,
+            minute      TIMESTAMPTZ NOT NULL,
+            metric      VARCHAR NOT NULL,
+            value       DOUBLE
+        );
+        CREATE VIEW incident_minute_events AS
+            SELECT incident_id, date_trunc('minute', occurred_at) AS minute, occurred_at, kind, phase, title, source
+            FROM incident_events;
+        -- The detector's input: relevant complaint posts per minute beside their baseline.
+        CREATE TABLE incident_minute_baseline (
+            incident_id  VARCHAR NOT NULL,
+            minute       TIMESTAMPTZ NOT NULL,
+            observed     BIGINT NOT NULL,
+            baseline     DOUBLE,                 -- NULL while too little history (warm-up)
+            scale        DOUBLE,
+            seasonal     BOOLEAN NOT NULL,       -- same minute of previous days, else a rolling window
+            history_days INTEGER NOT NULL
+        );
+        CREATE TABLE incident_summary (
+            incident_id           VARCHAR PRIMARY KEY,
+            name                  VARCHAR,
+            service               VARCHAR,
+            timezone              VARCHAR,
+            window_start          TIMESTAMPTZ,
+            window_end            TIMESTAMPTZ,
+            first_internal_signal TIMESTAMPTZ,
+            first_social_spike    TIMESTAMPTZ,
+            social_lead_minutes   DOUBLE,
+            peak_posts_per_minute BIGINT,
+            peak_posts_at         TIMESTAMPTZ,
+            peak_negative_share   DOUBLE,
+            peak_negative_at      TIMESTAMPTZ,
+            recovery_minutes      DOUBLE,
+            top_complaints        JSON,
+            top_blamed            JSON,
+            correlation_metric    VARCHAR,
+            best_lag_minutes      INTEGER,
+            best_lag_correlation  DOUBLE
+        );
+        -- What the last refresh covered, so the next one does only what changed.
+        CREATE TABLE alignment_state (
+            id                INTEGER PRIMARY KEY,
+            refreshed_at      TIMESTAMPTZ NOT NULL,
+            posts_watermark   TIMESTAMPTZ,
+            labels_watermark  TIMESTAMPTZ
+        );
+        CREATE TABLE alerts (
+            id                VARCHAR PRIMARY KEY,   -- '<incident>/<detector>/<minute>/<state>'
+            incident_id       VARCHAR,
+            detector          VARCHAR NOT NULL,
+            minute            TIMESTAMPTZ NOT NULL,  -- the minute evaluated
+            state             VARCHAR NOT NULL,      -- normal | elevated | incident
+            previous_state    VARCHAR NOT NULL,
+            observed          DOUBLE,
+            baseline          DOUBLE,
+            threshold         DOUBLE,
+            message           VARCHAR NOT NULL,
+            raised_at         TIMESTAMPTZ NOT NULL,
+            delivery_status   VARCHAR NOT NULL,      -- pending | delivered | failed | not_configured
+            delivery_attempts INTEGER NOT NULL DEFAULT 0,
+            last_attempt_at   TIMESTAMPTZ,
+            delivered_at      TIMESTAMPTZ,
+            last_error        VARCHAR
+        );
+        """,
+    ),
+    Migration(
+        5,
+        "where each live stream was read up to, committed with its posts",
+        """
+        CREATE TABLE live_cursors (
+            stream     VARCHAR PRIMARY KEY,        -- '<source kind>:<origin>', e.g. 'jetstream:wss://…'
+            cursor     JSON,                       -- the source's resume position after the last committed batch
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -215,8 +397,11 @@ class Store:
         path = Path(path)
         if read_only and not path.exists():
             raise StoreError(f"database {path} does not exist; run `groundswell ingest` or `groundswell demo` first")
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create the folder of database {path}: {error.strerror or error}") from None
         try:
             connection = _connect(path, read_only, lock_timeout)
         except duckdb.IOException as error:
@@ -245,10 +430,10 @@ class Store:
     def schema_version(self) -> int:
         exists = self.connection.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]  # fetchall: a fetchone leaves the result open and blocks register() (DuckDB 2)
         if not exists:
             return 0
-        return self.connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        return self.connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
     def _migrate(self, target: int = LATEST_VERSION) -> None:
         current = self.schema_version()
@@ -279,13 +464,21 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One transaction. A write the disk refuses (full, read-only, file too large)
+        becomes one StoreError, and the database keeps everything committed before."""
         self.connection.execute("BEGIN TRANSACTION")
         try:
             yield
+            self.connection.execute("COMMIT")
+        except _WRITE_FAILURES as error:
+            _rollback_quietly(self.connection)
+            raise StoreError(
+                f"cannot write to database {self.path}: {_first_line(error)}; "
+                "this transaction was rolled back, everything stored before it is kept"
+            ) from None
         except BaseException:
             self.connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
 
     @contextmanager
     def threads(self, count: int | None) -> Iterator[None]:
@@ -327,18 +520,39 @@ class Store:
     def record_run(self, run: dict[str, Any]) -> None:
         columns = ", ".join(run)
         placeholders = ", ".join("?" for _ in run)
+        with self.transaction():
+            self.connection.execute(
+                f"INSERT OR REPLACE INTO ingest_runs ({columns}) VALUES ({placeholders})", list(run.values())
+            )
+
+    def save_live_cursor(self, stream: str, cursor: Any) -> None:
+        """Where ``stream`` was read up to; call inside the transaction that stores its batch."""
         self.connection.execute(
-            f"INSERT OR REPLACE INTO ingest_runs ({columns}) VALUES ({placeholders})", list(run.values())
+            "INSERT OR REPLACE INTO live_cursors VALUES (?, ?::JSON, now())",
+            [stream, json.dumps(cursor, sort_keys=True, separators=(",", ":"))],
+        )
+
+    def append_metric(self, metric: str, labels: dict[str, str], observed_at: Any, value: float, source: str) -> None:
+        """One sample of a series in ``metrics`` (the pipeline's own, beside the server-side ones)."""
+        self.connection.execute(
+            "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)",
+            [metric, json.dumps(labels, sort_keys=True), observed_at, value, source],
         )
 
     # -- reads ----------------------------------------------------------------
+
+    def live_cursor(self, stream: str) -> Any:
+        """The stored cursor of ``stream``, or None when it was never read."""
+        rows = self.query("SELECT cursor FROM live_cursors WHERE stream = ?", [stream])
+        return json.loads(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
         return self.connection.execute(sql, params or []).fetchall()
 
     @staticmethod
     def _changed(result: duckdb.DuckDBPyConnection) -> int:
-        row = result.fetchone()
+        rows = result.fetchall()
+        row = rows[0] if rows else None
         return int(row[0]) if row else 0
 
 
@@ -355,6 +569,18 @@ def _connect(path: Path, read_only: bool, lock_timeout: float) -> duckdb.DuckDBP
         reraise=True,
     )
     return retrying(duckdb.connect, str(path), read_only=read_only)
+
+
+_WRITE_FAILURES = (duckdb.IOException, duckdb.TransactionException, duckdb.FatalException)
+"""What DuckDB raises when the disk refuses a write (and for the failed commit that follows)."""
+
+
+def _rollback_quietly(connection: duckdb.DuckDBPyConnection) -> None:
+    """Roll back what a failed write left; a failed commit has already ended the transaction."""
+    try:
+        connection.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def _first_line(error: Exception) -> str:

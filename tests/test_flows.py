@@ -45,3 +45,71 @@ def test_the_demo_flow_builds_the_sample_database_end_to_end(tmp_path):
         assert store.query("SELECT count(DISTINCT metric) >= 3 FROM metrics") == [(True,)]
     again = demo_flow(db_path=str(db), sample_dir=str(SAMPLE_DIR), fresh=False)
     assert all(" 0 accepted" in line for line in again["lines"] if ": read " in line)
+
+
+def _unlabelled_sample(path, lines: int) -> None:
+    """A database with the posts of the first ``lines`` Jetstream events of the sample (one post or a
+    skipped non-post per line; several languages), none labelled."""
+    from itertools import islice
+
+    from pipeline.config import load_settings
+    from pipeline.ingest import ingest_paths
+
+    events = path.parent / "posts.bluesky.jsonl"
+    with open(SAMPLE_DIR / "spaces-2024-08-12" / "posts.bluesky.jsonl", "rb") as sample:  # bytes: some are broken on purpose
+        events.write_bytes(b"".join(islice(sample, lines)))
+    list(ingest_paths(load_settings(db_path=path), [events], "auto", None))
+
+
+LABELS = "post_id, model_version, language, is_english, sentiment, complaint_type, relevant, blame_target, blame_entity, entities::VARCHAR"
+SCORES = "post_id, p_negative, p_neutral, p_positive, complaint_score, relevance, map_values(complaint_scores)"
+
+
+def _close(left: list[tuple], right: list[tuple], tolerance: float = 1e-5) -> bool:
+    """Scores equal up to float rounding (a worker's BLAS may sum in another order than this process's)."""
+    import numpy as np
+
+    def numbers(rows):
+        return np.array([[x for value in row[1:] for x in (value if isinstance(value, list) else [value])] for row in rows], float)
+
+    return [row[0] for row in left] == [row[0] for row in right] and np.allclose(numbers(left), numbers(right), atol=tolerance, equal_nan=True)
+
+
+def test_the_classify_flow_on_a_two_worker_dask_cluster_labels_exactly_as_in_process(tmp_path):
+    import os
+    import shutil
+
+    from distributed import Client, LocalCluster
+
+    from pipeline.classify.labeller import Labeller, classify_pending, loaded_labeller_count
+    from pipeline.config import load_settings
+    from pipeline.flows import classify_flow
+
+    model = str(SAMPLE_DIR.parent / "models" / "sentiment-v1")
+    in_process, distributed = tmp_path / "in-process.duckdb", tmp_path / "dask.duckdb"
+    _unlabelled_sample(in_process, 200)
+    shutil.copy(in_process, distributed)
+    settings = load_settings(db_path=in_process, sentiment_model=model, classify_page_size=32)
+    with Store.open(in_process) as store:
+        classify_pending(store, Labeller.load(settings), page_size=settings.classify_page_size)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        os.environ["GROUNDSWELL_SENTIMENT_MODEL"] = model
+        os.environ["GROUNDSWELL_CLASSIFY_PAGE_SIZE"] = "32"
+        try:
+            line = classify_flow(db_path=str(distributed), dask_address=cluster.scheduler_address)
+        finally:
+            del os.environ["GROUNDSWELL_SENTIMENT_MODEL"], os.environ["GROUNDSWELL_CLASSIFY_PAGE_SIZE"]
+        with Client(cluster) as client:
+            loaded = client.run(loaded_labeller_count)
+
+    with Store.open(in_process, read_only=True) as one, Store.open(distributed, read_only=True) as two:
+        posts = one.query("SELECT count(*) FROM posts")[0][0]
+        expected = one.query(f"SELECT {LABELS} FROM post_labels ORDER BY post_id")
+        got = two.query(f"SELECT {LABELS} FROM post_labels ORDER BY post_id")
+        scores = [store.query(f"SELECT {SCORES} FROM post_labels ORDER BY post_id") for store in (one, two)]
+    assert f"labelled {posts:,} posts" in line and posts > 4 * 32  # several pages, so both workers get some
+    assert len(expected) == len(got) == posts
+    assert got == expected  # every label the same
+    assert _close(*scores)
+    assert list(loaded.values()) == [1, 1]  # each worker loaded the models once and kept them

@@ -12,8 +12,9 @@ model version labels the posts again beside the old rows, which stay comparable.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import pyarrow as pa
 
@@ -159,19 +160,59 @@ def classify_pending(
 
     report = ClassifyReport(labeller.version)
     started = time.perf_counter()
-    last_id = ""
-    while page := _pending_page(store, labeller.version, last_id, page_size):
+    for page in pending_pages(store, labeller.version, page_size):
         post_ids, texts = zip(*page)
         labels = labeller.label(texts)
         with store.transaction():
             store.append_labels(labeller.table(post_ids, labels))
         report.labelled += len(labels)
         report.english += sum(label.is_english for label in labels)
-        last_id = post_ids[-1]
         if progress:
             progress(len(labels))
     report.seconds = time.perf_counter() - started
     return report
+
+
+MODEL_SETTINGS = ("sentiment_model", "incident_profile", "taxonomy", "classify_batch_size", "classify_runtime")
+"""The settings that decide which models a Labeller loads and how it batches."""
+
+
+def model_settings(settings: Settings) -> dict:
+    """The model-relevant settings as plain JSON values: what a remote worker needs to load the same Labeller."""
+    return settings.model_dump(mode="json", include={name for name in MODEL_SETTINGS if name in Settings.model_fields})
+
+
+def labeller_for(models: dict) -> Labeller:
+    """This process's Labeller for ``models`` (see :func:`model_settings`), loaded on first use and then
+    reused: a Dask worker loads the models once, not once per batch."""
+    return _cached_labeller(json.dumps(models, sort_keys=True))
+
+
+def loaded_labeller_count() -> int:
+    """How many Labellers this process holds (0 or 1): a Dask worker reports it to show the models stay loaded."""
+    return _cached_labeller.cache_info().currsize
+
+
+@lru_cache(maxsize=1)
+def _cached_labeller(models_json: str) -> Labeller:
+    from pipeline.config import load_settings
+
+    return Labeller.load(load_settings(**json.loads(models_json)))
+
+
+def label_page(models: dict, post_ids: Sequence[str], texts: Sequence[str]) -> pa.Table:
+    """Label one page of posts with this process's Labeller; the rows for ``post_labels``."""
+    labeller = labeller_for(models)
+    return labeller.table(post_ids, labeller.label(texts))
+
+
+def pending_pages(store: Store, model_version: str, page_size: int) -> Iterator[list[tuple[str, str]]]:
+    """(id, text) pages of the posts not labelled by ``model_version``, in id order (keyset paging, so
+    pages already labelled while iterating are never read twice)."""
+    last_id = ""
+    while page := pending_page(store, model_version, last_id, page_size):
+        yield page
+        last_id = page[-1][0]
 
 
 def pending_count(store: Store, model_version: str) -> int:
@@ -181,7 +222,7 @@ def pending_count(store: Store, model_version: str) -> int:
     )[0][0]
 
 
-def _pending_page(store: Store, model_version: str, after: str, size: int) -> list[tuple[str, str]]:
+def pending_page(store: Store, model_version: str, after: str, size: int) -> list[tuple[str, str]]:
     return store.query(
         "SELECT p.id, p.text FROM posts p "
         "ANTI JOIN (SELECT post_id FROM post_labels WHERE model_version = $version) l ON l.post_id = p.id "

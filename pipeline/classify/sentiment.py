@@ -130,12 +130,22 @@ def _load_transformers(location: str):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    verbosity = transformers_logging.get_verbosity()
+    # A damaged folder makes transformers log a page-long load report before it raises: the
+    # user gets the one line below instead.
+    transformers_logging.set_verbosity_error()
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         model = AutoModelForSequenceClassification.from_pretrained(location, dtype=torch.float32)
     except Exception as error:  # transformers raises OSError, ValueError, safetensors and JSON errors alike
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ConfigError(f"cannot load sentiment model {location}: {first_line}") from error
+        first_line = first_line.removesuffix(" For details look at the above report!")
+        raise ConfigError(
+            f"cannot load sentiment model {location}: {first_line} "
+            "(restore the model folder, or retrain it with `groundswell train sentiment`)"
+        ) from error
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     return model, tokenizer
 
 

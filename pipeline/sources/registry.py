@@ -47,17 +47,23 @@ def detect_format(path: Path) -> str:
         return "table"
     for record in _first_records(path):
         if isinstance(record, dict):
-            if "data" in record and ("includes" in record or "meta" in record or isinstance(record["data"], list)):
-                return "x"
-            if "did" in record and "time_us" in record:
-                return "bluesky"
-            if "account" in record and "content" in record:
-                return "mastodon"
-            return "table"
+            return record_format(record) or "table"
     raise UnknownFormat(
         f"cannot tell the format of {path}: no readable JSON record in its first {_SNIFF_LINES} lines; "
         "name it with --format"
     )
+
+
+def record_format(record: dict) -> str | None:
+    """The post format one parsed record is in (x, bluesky, mastodon), from its keys; None if none.
+    Also names the format of a webhook request's body."""
+    if "data" in record and ("includes" in record or "meta" in record or "matching_rules" in record or isinstance(record["data"], list)):
+        return "x"
+    if "did" in record and "time_us" in record:
+        return "bluesky"
+    if "account" in record and "content" in record:
+        return "mastodon"
+    return None
 
 
 def _first_records(path: Path) -> list[object]:

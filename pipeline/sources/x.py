@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline.schema import Post, Reason, Rejection
-from pipeline.sources.base import JsonSource, dumps, json_object, wrong_type
+from pipeline.sources.base import SKIPPED, JsonSource, Record, dumps, json_object, wrong_type
 from pipeline.sources.framing import raw_text
 
 _REFERENCE_FIELDS = {"replied_to": "reply_to_id", "retweeted": "repost_of_id", "quoted": "quote_of_id"}
@@ -22,8 +22,9 @@ class XSource(JsonSource):
     name = "x"
     description = "X API v2 search / filtered-stream responses (data + includes.users)"
 
-    def parse(self, position: int, response: Any, raw: bytes) -> Iterator[Post | Rejection]:
-        """The posts of one response; a response without ``data`` is one rejected record."""
+    def parse(self, position: int, response: Any, raw: bytes) -> Iterator[Record]:
+        """The posts of one response; a response without ``data`` is one rejected record,
+        a page whose ``data`` is empty one skipped record (well-formed, but no post in it)."""
         if not isinstance(response, dict) or "data" not in response:
             if isinstance(response, dict):
                 detail = f"a response without 'data': {dumps(response)[:160]}"
@@ -40,6 +41,9 @@ class XSource(JsonSource):
             users = {}
         if not isinstance(tweets, list):
             yield Rejection(position, Reason.WRONG_TYPE, f"'data' is a JSON {type(tweets).__name__}", raw_text(raw))
+            return
+        if not tweets:
+            yield SKIPPED
             return
         for item, tweet in enumerate(tweets):
             yield self.parse_tweet(tweet, users, position, item)

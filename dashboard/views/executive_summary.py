@@ -1,0 +1,71 @@
+"""Executive summary: one screen with the headline numbers, the timeline and the story.
+
+The headline numbers come straight from ``incident_summary``; the posts quoted
+are the most engaged of each top complaint type, shown as plain text.
+"""
+
+import streamlit as st
+
+from pipeline.dashboard import charts, ui
+
+db = ui.require_database()
+incident = ui.incident_picker(db)
+if incident is None:
+    st.stop()
+incident_id = str(incident.name)
+zone = ui.zone_for(incident["timezone"])
+with ui.shown_errors():
+    span, summary = ui.incident_context(db, incident_id)
+st.title(incident["name"])
+if span is None or summary is None:
+    st.info(ui.NOT_ALIGNED_NOTE)
+    st.stop()
+start, end = span.default
+with ui.shown_errors():
+    timeline = ui.timeline(db, incident_id, start, end)
+    phase_mix, posts = ui.executive(db, incident_id, start, end)
+st.caption(
+    f"{summary['service'] or 'Service'} · {ui.local_text(start, zone)} to {ui.local_text(end, zone)} on "
+    f"{ui.day_text(start, zone)} · {timeline.totals['posts']:,} posts · times in {zone.key}"
+)
+if timeline.totals["labelled_posts"] == 0 and timeline.totals["posts"] > 0:
+    st.info(ui.UNLABELLED_NOTE)
+
+ui.headline_metrics(summary, zone)
+metric = summary["correlation_metric"]
+st.plotly_chart(
+    charts.timeline(timeline.minutes, timeline.events, timeline.phases,
+                    timeline.metrics[timeline.metrics["metric"] == metric], metric, zone, height=420),
+    key="exec_timeline",
+)
+with st.expander("Timeline events (the numbered lines)"):
+    st.dataframe(charts.events_table(timeline.events, zone), hide_index=True)
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("What people complained about, by phase")
+    if phase_mix.empty:
+        st.caption("No relevant complaints classified yet.")
+    else:
+        st.plotly_chart(charts.phase_mix(phase_mix), key="exec_mix")
+with right:
+    st.subheader("In their words: the most engaged posts of each top complaint")
+    if posts.empty:
+        st.caption("No relevant complaints classified yet.")
+    for complaint_type, group in posts.groupby("complaint_type", sort=False):
+        st.markdown(f"**{charts.label(complaint_type)}** · {int(group['type_posts'].iloc[0]):,} posts")
+        for post in group.itertuples(index=False):
+            with st.container(border=True):
+                st.text(post.text)
+                st.text(f"— @{post.author_handle or 'unknown'} · {ui.local_text(post.created_at, zone)} · "
+                        f"{int(post.engagement):,} engagements · {post.source}")
+
+report = ui.report_file(incident_id)
+if report is None:
+    st.caption(f"No HTML report for this incident yet: `groundswell report {incident_id}` writes one.")
+else:
+    st.download_button(
+        "Open the full HTML report", lambda: report.read_bytes(), file_name=report.name, mime="text/html", on_click="ignore",
+        icon=":material/description:",
+    )
+    st.caption(f"The report is {report}.")

@@ -1,0 +1,99 @@
+"""The dashboard in a real headless browser: for the end-to-end tests, the render
+benchmark and the README screenshots.
+
+Streamlit runs as a subprocess exactly as ``groundswell dashboard`` starts it (on a
+free port on 127.0.0.1); Playwright drives Debian's chromium. A page has finished
+rendering when Streamlit reports its script stopped running and the page's
+Plotly charts have been drawn.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import httpx
+
+from pipeline.dashboard import serve
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PAGES = {"Live": "", "Incident review": "incident_review", "Executive summary": "executive_summary"}
+"""Page title -> URL path, as ``st.navigation`` names them."""
+CHARTS = {"Live": 2, "Incident review": 2, "Executive summary": 2}
+"""How many Plotly charts each page draws on the sample incident (at least)."""
+FINISHED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind((serve.ADDRESS, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_app(db: Path, startup_timeout: float = 60.0) -> Iterator[str]:
+    """``streamlit run`` on ``db`` on a free port; yields the base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        serve.streamlit_command(port), env=serve.environment(db), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_healthy(process, serve.url(port), startup_timeout)
+        yield serve.url(port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(process: subprocess.Popen, url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise RuntimeError(f"streamlit exited with status {process.returncode}:\n{output}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def chromium(width: int = 1440, height: int = 1000) -> Iterator:
+    """A Playwright page in headless chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def wait_rendered(page, charts: int, timeout_ms: float = 60_000) -> None:
+    """Until the script has stopped running and ``charts`` Plotly charts are drawn."""
+    page.wait_for_selector(FINISHED, timeout=timeout_ms)
+    page.wait_for_function(
+        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=charts, timeout=timeout_ms
+    )
+    page.wait_for_selector(FINISHED, timeout=timeout_ms)
+
+
+def open_page(page, base_url: str, title: str, timeout_ms: float = 60_000) -> float:
+    """Load one dashboard page from scratch; returns the seconds until it finished rendering."""
+    started = time.perf_counter()
+    page.goto(f"{base_url}/{PAGES[title]}", wait_until="domcontentloaded")
+    wait_rendered(page, CHARTS[title], timeout_ms)
+    return time.perf_counter() - started
