@@ -2,14 +2,15 @@
 summary row per incident.
 
 What analysts, the report and the dashboard read (the schema is migration 4 in
-:mod:`pipeline.store`; the contract is in docs/alignment.md's terms):
+:mod:`pipeline.store`):
 
 - ``post_labels_latest`` (view): each post's newest label.
 - ``posts_aligned`` (view): every post with its labels, its incident, the phase it
   fell in and the minutes since the incident's first internal signal.
+- ``alignment_windows``: each incident's window, first internal signal, resolution.
 - ``incident_minutes``, ``incident_minute_complaints``, ``incident_minute_metrics``,
   ``incident_minute_events`` (a view) and ``incident_minute_baseline``: per incident
-  and minute, every minute of the window present.
+  and minute; ``incident_minutes`` has every minute of the window.
 - ``incident_summary``: one row per incident.
 
 **Windows.** An incident's window runs from 60 minutes before the earliest of its
@@ -29,17 +30,18 @@ phase is the phase at its first instant. The *first internal signal* is the firs
 ``status_update`` or ``alert`` event with a phase (not a schedule, statement or
 claim).
 
-**Materialisation.** Aligning means joining every post with its labels and a
-window, so :func:`refresh` does it once and keeps the result: ``aligned_posts``
-holds every post inside some window with its labels, sorted by incident (a filter
-on one incident reads only its rows); ``posts_aligned`` is that table plus every
-other post, joined live. ``minute_volume`` counts every post per minute (the
-detector's seasonal history). A refresh realigns only the posts ingested or
-labelled since the last one (watermarks on ``ingested_at`` and ``classified_at``:
-writes are serial, see :mod:`pipeline.store`), unless the windows or phases
-changed, when it rebuilds. The per-minute tables and the summary are small and
-are recomputed from those every time. Until a refresh, readers see the state of
-the last one.
+**Materialisation.** Aligning means joining posts with their labels and the
+windows, so :func:`refresh` does it once and keeps the result: ``aligned_posts``
+holds every post inside some window with its labels, in the posts' storage order
+(time order, so an incident's rows sit together); ``posts_aligned`` is that table
+plus every other post, joined live, and a filter on one incident reads only the
+table. ``minute_volume`` counts posts per minute over exactly the minutes the
+detector's seasonal baseline reads. A refresh realigns only the posts ingested or
+labelled since the last one (watermarks on ``ingested_at`` and ``classified_at``;
+writes are serial, see :mod:`pipeline.store`) and the windows of the incidents
+whose window or phases changed; ``full`` rebuilds everything. The per-minute
+tables and the summary are small and are recomputed every time. Readers see the
+state of the last refresh.
 """
 
 from __future__ import annotations

@@ -376,7 +376,7 @@ def _timed_query(db: Path, sql: str, incident_id: str, repeats: int = 5) -> tupl
 def _load_frames(db: Path) -> dict[str, pd.DataFrame]:
     """The raw tables pandas needs, as an analyst would export them."""
     with Store.open(db, read_only=True) as store:
-        fetch = lambda sql: store.connection.execute(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)  # noqa: E731
+        fetch = lambda sql: store.connection.sql(sql).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)  # noqa: E731
         return {
             "posts": fetch("SELECT id, created_at FROM posts"),
             "labels": fetch("SELECT post_id, model_version, classified_at, relevant, complaint_type, sentiment FROM post_labels"),

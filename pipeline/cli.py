@@ -32,7 +32,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pipeline import summary as summary_module
-from pipeline.config import Settings, load_settings
+from pipeline.config import ENV_PREFIX, Settings, load_settings
 from pipeline.errors import GroundswellError, InputError
 from pipeline.ingest import IngestReport, ingest_paths
 from pipeline.ingest import Progress as ProgressCallback
@@ -167,18 +167,31 @@ def classify(
     model: Annotated[Optional[str], typer.Option(help="Sentiment model folder or Hugging Face id.")] = None,
     profile: Annotated[Optional[str], typer.Option(help="Incident profile: bundled name or YAML file.")] = None,
     taxonomy: Annotated[Optional[str], typer.Option(help="Complaint taxonomy YAML (overrides the profile's).")] = None,
+    dask: Annotated[Optional[str], typer.Option(help="Dask scheduler address: classify on that cluster (default: the dask_address setting).")] = None,
 ) -> None:
     """Label every post not yet labelled by the current models (sentiment, complaint, relevance, blame, language)."""
     from pipeline.classify.labeller import Labeller, classify_pending, pending_count
     from pipeline.store import Store
 
-    settings = settings_for(db, sentiment_model=model, incident_profile=profile, taxonomy=taxonomy)
+    settings = settings_for(db, sentiment_model=model, incident_profile=profile, taxonomy=taxonomy, dask_address=dask)
+    if settings.dask_address:
+        from pipeline.flows import classify_flow
+
+        os.environ.update(_model_environment(settings))  # the flow re-reads the settings; the flags must reach it
+        out.print(classify_flow(str(settings.db_path), settings.dask_address), highlight=False)
+        return
     labeller = Labeller.load(settings)
     with Store.open(settings.db_path) as store:
         total = pending_count(store, labeller.version)
         with record_bar(settings, "classify", total) as callback:
             report = classify_pending(store, labeller, page_size=settings.classify_page_size, progress=callback)
     out.print(report.render(), highlight=False)
+
+
+def _model_environment(settings: Settings) -> dict[str, str]:
+    from pipeline.classify.labeller import model_settings
+
+    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in model_settings(settings).items() if value is not None}
 
 
 @train_app.command("sentiment")
@@ -308,29 +321,69 @@ def dashboard(
     raise typer.Exit(serve(settings.db_path, port))
 
 
+DEMO_INCIDENT = "spaces-2024-08-12"
+"""The sample incident the live demo replays (the other is loaded up front, for the review pages)."""
+
+
 @app.command()
 def demo(
     db: DbOption = None,
     fresh: Annotated[bool, typer.Option(help="Delete the database first.")] = True,
+    live: Annotated[bool, typer.Option(help="Serve the dashboard and replay the 2024 outage into it (--no-live: build the whole database and print its summary).")] = True,
+    speed: Annotated[float, typer.Option(help="Live demo: replay speed (60 plays the four-hour evening in about four minutes).")] = 60.0,
+    port: Annotated[int, typer.Option(help="Live demo: the dashboard's port on 127.0.0.1.")] = 8501,
 ) -> None:
-    """Build the sample-incident database with the Prefect demo flow and print its summary."""
-    # The summary is the demo's output; Prefect's per-task INFO lines would bury it.
+    """The sample incidents end to end: live, the dashboard served while the 2024 outage is replayed
+    into it (the Live page shows the spike, the complaint mix and the alert as they happen); with
+    --no-live, the database built in one go and its summary printed."""
+    # The demo's output is its own lines; Prefect's per-task INFO lines would bury them.
     # (Set PREFECT_LOGGING_LEVEL=INFO to see them.)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from pipeline.flows import demo_flow
-
-    settings = settings_for(db)
-    result = demo_flow(db_path=str(settings.db_path), sample_dir=str(settings.sample_dir), fresh=fresh)
-    for line in result["lines"]:
-        out.print(line, highlight=False)
     from pipeline.store import Store
 
+    settings = settings_for(db)
+    result = demo_flow(
+        db_path=str(settings.db_path), sample_dir=str(settings.sample_dir), fresh=fresh, hold_back=DEMO_INCIDENT if live else None
+    )
+    for line in result["lines"]:
+        out.print(line, highlight=False)
+    if live:
+        _live_demo(settings, speed, port)
+        return
     with Store.open(settings.db_path, read_only=True) as store:
         print_summary(summary_module.summarize(store))
     out.print(
         f"\nDatabase: {settings.db_path}. Analysts: open it read-only, e.g. "
-        f"python -c \"import duckdb; duckdb.connect('{settings.db_path}', read_only=True).sql('SELECT count(*) FROM posts').show()\""
+        f"groundswell sql \"SELECT incident_id, first_social_spike, social_lead_minutes FROM incident_summary\""
     )
+
+
+def _live_demo(settings: Settings, speed: float, port: int) -> None:
+    """Serve the dashboard, replay the demo incident's posts into the database at ``speed``, then
+    keep serving until Ctrl-C."""
+    import subprocess
+
+    from pipeline.dashboard.serve import environment, streamlit_command, url
+    from pipeline.flows import live_flow
+
+    recordings = sorted(str(path) for path in (settings.sample_dir / DEMO_INCIDENT).glob("posts.*"))
+    dashboard = subprocess.Popen(streamlit_command(port), env=environment(settings.db_path), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        out.print(
+            f"\nDashboard: {url(port)}  (open the Live page)\n"
+            f"Replaying the {DEMO_INCIDENT} outage at {speed:g}x: the evening takes about "
+            f"{4 * 60 / speed:.0f} minutes. Ctrl-C stops the replay; Ctrl-C again stops the dashboard.",
+            highlight=False,
+        )
+        out.print(live_flow("replay", recordings, DEMO_INCIDENT, str(settings.db_path), speed, original_times=True), highlight=False)
+        out.print(f"Replay finished. The dashboard is still at {url(port)}; Ctrl-C stops it.", highlight=False)
+        dashboard.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dashboard.terminate()
+        dashboard.wait(timeout=10)
 
 
 LiveKind = Literal["jetstream", "mastodon", "x", "webhook", "replay"]
@@ -339,7 +392,8 @@ LiveKind = Literal["jetstream", "mastodon", "x", "webhook", "replay"]
 @app.command()
 def live(
     source: Annotated[LiveKind, typer.Option(help="Where posts come from (each one's settings: README, Live sources).")],
-    file: Annotated[Optional[Path], typer.Option(help="The recorded file a replay plays.")] = None,
+    file: Annotated[Optional[list[Path]], typer.Option(help="The recorded file a replay plays (repeat it: several merged by time).")] = None,
+    original_times: Annotated[bool, typer.Option(help="Replay: keep the recorded post times instead of dating the first post now.")] = False,
     incident: Annotated[Optional[str], typer.Option(help="The incident followed: its keywords filter the stream; created if new.")] = None,
     speed: Annotated[Optional[float], typer.Option(help="Replay speed factor (60: an hour in a minute).")] = None,
     db: DbOption = None,
@@ -348,7 +402,8 @@ def live(
     from pipeline.flows import live_flow
 
     settings = settings_for(db)
-    out.print(live_flow(source, str(file) if file else None, incident, str(settings.db_path), speed), highlight=False)
+    paths = [str(path) for path in file or []]
+    out.print(live_flow(source, paths, incident, str(settings.db_path), speed, original_times), highlight=False)
 
 
 SqlFormat = Literal["table", "csv", "json", "parquet"]
@@ -368,7 +423,8 @@ def sql(
 ) -> None:
     """Run read-only SQL on the database, also while the pipeline writes. Statements that would write
     or reach outside it (DDL, INSERT/UPDATE/DELETE, ATTACH, COPY FROM, COPY TO outside export_dir,
-    INSTALL/LOAD, SET, PRAGMAs and CALLs that write, EXPORT DATABASE) are refused before anything runs.
+    INSTALL/LOAD, SET of anything but TimeZone and a few session settings, PRAGMAs and CALLs that write,
+    EXPORT DATABASE) are refused before anything runs.
     Tables, views and example queries: docs/schema.md."""
     from pipeline.sql import Session
 
@@ -579,3 +635,7 @@ def _print_rejects(rejects: tuple[tuple[str, str, int, str], ...]) -> None:
 
 def _utc(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+if __name__ == "__main__":
+    main()

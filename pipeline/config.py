@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     replay_speed: float = Field(
         1.0, gt=0, description="Replay speed factor: 60 plays an hour of recorded posts in a minute."
     )
+    replay_original_times: bool = Field(
+        False, description="Replay keeps the posts' recorded times instead of dating the first one now (rehearse against the recorded timeline)."
+    )
     live_batch_posts: int = Field(
         256, ge=1, description="Live: a micro-batch is classified and committed once it holds this many posts..."
     )

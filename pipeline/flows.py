@@ -165,9 +165,12 @@ def align_flow(db_path: str | None = None) -> list[str]:
 
 
 @flow(name="groundswell-demo", log_prints=True)
-def demo_flow(db_path: str | None = None, sample_dir: str | None = None, fresh: bool = True) -> dict[str, list[str]]:
+def demo_flow(
+    db_path: str | None = None, sample_dir: str | None = None, fresh: bool = True, hold_back: str | None = None
+) -> dict[str, list[str]]:
     """Build the sample-incident database: timelines and metrics, then posts, their labels, and
-    the alignment with its alerts."""
+    the alignment with its alerts. The posts of incident ``hold_back`` are left out (the live demo
+    replays them)."""
     settings = load_settings(db_path=db_path, sample_dir=sample_dir)
     if fresh:
         for suffix in ("", ".wal"):
@@ -177,6 +180,8 @@ def demo_flow(db_path: str | None = None, sample_dir: str | None = None, fresh: 
         for path in incident.timeline_files:
             attach = incident.incident_id if path.name in ATTACHED_TIMELINES else None
             lines.append(timeline_task(str(settings.db_path), str(path), "auto", attach))
+        if incident.incident_id == hold_back:
+            continue
         for path in incident.post_files:
             lines.append(ingest_task(str(settings.db_path), str(path)))
     if Path(settings.sentiment_model, "config.json").is_file():
@@ -190,9 +195,14 @@ def demo_flow(db_path: str | None = None, sample_dir: str | None = None, fresh: 
     return {"lines": lines}
 
 
-@flow(name="groundswell-live", log_prints=True)
+@flow(name="groundswell-live")  # its progress lines go to the terminal, whatever the log level
 def live_flow(
-    source: str, path: str | None = None, incident_id: str | None = None, db_path: str | None = None, speed: float | None = None
+    source: str,
+    paths: list[str] | None = None,
+    incident_id: str | None = None,
+    db_path: str | None = None,
+    speed: float | None = None,
+    original_times: bool = False,
 ) -> str:
     """Follow a live source until Ctrl-C (or SIGTERM; a replay: until its file ends): micro-batches
     classified and committed with the source's cursor, the alignment refreshed, the detector run and
@@ -205,16 +215,20 @@ def live_flow(
     from pipeline.sources.live import live_source
 
     overrides = {key: value for key, value in {"db_path": db_path, "replay_speed": speed}.items() if value is not None}
+    if original_times:
+        overrides["replay_original_times"] = True
     settings = load_settings(**overrides)
     if incident_id:
         keywords = ensure_incident(settings, incident_id)
         if keywords and not settings.live_keywords:
             settings = load_settings(**overrides, live_keywords=keywords)
-    live = LiveIngest(settings, live_source(source, settings, path=Path(path) if path else None), Labeller.load(settings))
+    recordings = [Path(path) for path in paths or []]
+    live = LiveIngest(settings, live_source(source, settings, path=recordings or None), Labeller.load(settings))
     stop = threading.Event()
+    previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
     refreshed = 0.0
 
     def after_commit(stats) -> None:
@@ -226,7 +240,11 @@ def live_flow(
                 print(line)
 
     print(f"following {live.key} into {settings.db_path}; Ctrl-C stops after the batch in hand")
-    stats = live.run(stop, after_commit)
+    try:
+        stats = live.run(stop, after_commit)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     for line in refresh_alignment(settings):
         print(line)
     return stats.render()

@@ -194,23 +194,26 @@ class LiveIngest:
 
     def _commit(self, items: list[tuple[float, Batch]]) -> None:
         batches = [batch for _, batch in items]
-        delivered = [r for b in batches for r in b.records if not isinstance(r, Rejection)]
+        delivered = [(b.origin, r) for b in batches for r in b.records if not isinstance(r, Rejection)]
         posts = _first_of_each(delivered)
-        rejections = [r for b in batches for r in b.records if isinstance(r, Rejection)]
         with Store.open(self.settings.db_path) as store:
-            stored = _stored_ids(store, [post_id(post) for post in posts])
-        fresh = [post for post in posts if post_id(post) not in stored]
-        labels = self.labeller.label([post["text"] for post in fresh]) if fresh else []
-        source, origin = batches[-1].source, batches[-1].origin
+            stored = _stored_ids(store, [post_id(post) for _, post in posts])
+        fresh = [(origin, post) for origin, post in posts if post_id(post) not in stored]
+        labels = self.labeller.label([post["text"] for _, post in fresh]) if fresh else []
         lag = time.monotonic() - items[0][0]
+        rejected = 0
         with Store.open(self.settings.db_path) as store, store.transaction():
-            accepted = store.append_posts(posts_table(fresh, origin))
-            store.append_rejections(_live_rejections(source, origin, rejections))
-            store.append_labels(self.labeller.table([post_id(post) for post in fresh], labels))
+            accepted = sum(store.append_posts(posts_table(group, origin)) for origin, group in _by_origin(fresh))
+            for batch in batches:
+                rows = [r for r in batch.records if isinstance(r, Rejection)]
+                if rows:
+                    store.append_rejections(_live_rejections(batch.source, batch.origin, rows))
+                    rejected += len(rows)
+            store.append_labels(self.labeller.table([post_id(post) for _, post in fresh], labels))
             store.save_live_cursor(self.key, batches[-1].cursor)
             store.append_metric(LAG_METRIC, {"stream": self.key}, datetime.now(timezone.utc), lag, "groundswell")
         self.source.acknowledge(batches[-1].cursor)
-        self._count(batches, len(delivered), accepted, len(rejections), len(labels), lag)
+        self._count(batches, len(delivered), accepted, rejected, len(labels), lag)
 
     def _count(self, batches: list[Batch], delivered: int, accepted: int, rejected: int, labelled: int, lag: float) -> None:
         stats = self.stats
@@ -234,12 +237,19 @@ class LiveIngest:
             log.warning("%s: %s: lag %.1f s (nothing is dropped; it catches up when the rate falls)", self.key, why, lag)
 
 
-def _first_of_each(posts: list[Post]) -> list[Post]:
-    """The posts with repeats inside the micro-batch removed (the first copy kept)."""
-    seen: dict[str, Post] = {}
-    for post in posts:
-        seen.setdefault(post_id(post), post)
+def _first_of_each(posts: list[tuple[str, Post]]) -> list[tuple[str, Post]]:
+    """(origin, post) pairs with repeats inside the micro-batch removed (the first copy kept)."""
+    seen: dict[str, tuple[str, Post]] = {}
+    for origin, post in posts:
+        seen.setdefault(post_id(post), (origin, post))
     return list(seen.values())
+
+
+def _by_origin(posts: list[tuple[str, Post]]) -> list[tuple[str, list[Post]]]:
+    groups: dict[str, list[Post]] = {}
+    for origin, post in posts:
+        groups.setdefault(origin, []).append(post)
+    return list(groups.items())
 
 
 def _stored_ids(store: Store, ids: list[str]) -> set[str]:

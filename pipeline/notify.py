@@ -50,6 +50,8 @@ class DeliveryReport:
     def render(self) -> str:
         if not self.configured:
             return "alerts not sent: no alert_webhook_url configured"
+        if not self.deliveries:
+            return "alerts sent: none pending"
         delivered = sum(d.status == "delivered" for d in self.deliveries)
         failed = len(self.deliveries) - delivered
         line = f"alerts sent: {delivered} delivered, {failed} failed (retried on the next run)"

@@ -1,8 +1,8 @@
 """The incident report for executives: one self-contained HTML page and a Markdown twin.
 
-Everything shown is read from the alignment views (``incident_summary``,
-``incident_minutes``, ``incident_minute_complaints``, ``incident_minute_metrics``,
-``posts_aligned``) and the timeline; nothing is computed twice in Python. The
+Everything shown is read from the alignment (``incident_summary``, ``incident_minutes``,
+``incident_minute_metrics``, ``posts_aligned``) and the timeline, so the report and
+an analyst's SQL can never disagree; the narrative only puts those numbers into words. The
 HTML carries plotly.js inline, once, so the file opens from a mail attachment or a
 USB stick with no server and no network. Times are shown in the incident's own
 time zone with UTC beside them, since that is how the people who lived through
@@ -18,13 +18,14 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -46,6 +47,8 @@ PHASE_WORDS = {
     "resolved": "after resolution",
 }
 
+CHART_CONFIG = {"displaylogo": False, "responsive": True}
+
 SOURCE_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
@@ -56,11 +59,11 @@ class Clock:
     """Formats instants in the incident's time zone with UTC beside them."""
 
     zone: ZoneInfo
-    day: datetime  # local midnight of the window's first day: later days get a "+N d" mark
+    day: date  # the window's first local day: times on later days get a "+N d" mark
 
     def local(self, instant: datetime) -> str:
         moment = instant.astimezone(self.zone)
-        days = (moment.date() - self.day.date()).days
+        days = (moment.date() - self.day).days
         return moment.strftime("%H:%M %Z") + (f" (+{days} d)" if days else "")
 
     def utc(self, instant: datetime) -> str:
@@ -79,9 +82,9 @@ class Clock:
     def offset(self, instant: datetime) -> str:
         """E.g. 'America/New_York, EDT = UTC-04:00'."""
         moment = instant.astimezone(self.zone)
-        hours, rest = divmod(int(moment.utcoffset().total_seconds()) // 60, 60)
-        sign = "-" if hours < 0 or (hours == 0 and rest < 0) else "+"
-        return f"{self.zone.key}, {moment.strftime('%Z')} = UTC{sign}{abs(hours):02d}:{abs(rest):02d}"
+        offset = int(moment.utcoffset().total_seconds()) // 60
+        hours, rest = divmod(abs(offset), 60)
+        return f"{self.zone.key}, {moment.strftime('%Z')} = UTC{'-' if offset < 0 else '+'}{hours:02d}:{rest:02d}"
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,8 @@ class IncidentReport:
 
     @property
     def clock(self) -> Clock:
-        zone = ZoneInfo(self.summary.timezone)
-        start = self.summary.window_start.astimezone(zone)
-        return Clock(zone, start.replace(hour=0, minute=0, second=0, microsecond=0))
+        zone = ZoneInfo(self.summary.timezone or "UTC")
+        return Clock(zone, self.summary.window_start.astimezone(zone).date())
 
     @property
     def labelled(self) -> bool:
@@ -125,15 +127,9 @@ class ReportFiles:
 
 
 def load_report(store: Store, incident_id: str) -> IncidentReport:
-    """Everything the report shows for one incident; :class:`UnknownIncident` if there is none."""
-    rows = summary_rows(store, incident_id)
-    if not rows:
-        known = [row[0] for row in store.query("SELECT id FROM incidents ORDER BY id")]
-        raise UnknownIncident(
-            f"no incident {incident_id!r} in {store.path}; known incidents: {', '.join(known) or 'none'} "
-            "(import a timeline with `groundswell timeline import` to add one)"
-        )
-    summary = rows[0]
+    """Everything the report shows for one incident; :class:`UnknownIncident` if there is none
+    (or it has no window: no start time and no events)."""
+    (summary,) = summary_rows(store, incident_id)  # raises UnknownIncident, listing the ids there are
     if summary.window_start is None:
         raise UnknownIncident(f"incident {incident_id!r} has no start time and no timeline events, so no window to report on")
     frame = _incident_frames(store, incident_id)
@@ -227,7 +223,11 @@ def headlines(report: IncidentReport) -> list[Headline]:
     lead = s.social_lead_minutes
     return [
         Headline("First internal signal", when(s.first_internal_signal), "our first alert or status update"),
-        Headline("First social spike", when(s.first_social_spike), "relevant complaints first broke from their baseline"),
+        Headline(
+            "First social spike",
+            when(s.first_social_spike),
+            "relevant complaints first broke from their baseline" if report.labelled else "needs classified posts",
+        ),
         Headline(
             "Social lead",
             "-" if lead is None else minutes_text(lead) + (" earlier" if lead > 0 else " later" if lead < 0 else ""),
@@ -298,6 +298,8 @@ def _lead_sentence(report: IncidentReport) -> str:
                 f"at {clock.local(signal)}, complaints broke from their baseline at {clock.local(spike)}."
             )
         return f"Complaints rose in the same minute as the first internal signal, at {clock.local(signal)}."
+    if signal and not report.labelled:
+        return f"Without classified posts there is no complaint signal to compare; the first internal signal came at {clock.local(signal)}."
     if signal:
         return f"Complaints never broke from their baseline; the first internal signal came at {clock.local(signal)}."
     if spike:
@@ -340,7 +342,7 @@ def _complaint_sentence(report: IncidentReport) -> str:
             groups.append((leader, [PHASE_WORDS[phase]], [share]))
     if not groups:
         return "No relevant post carried a complaint."
-    parts = [f"{label_text(leader)} {_join(phases)} ({_share_range(shares)})" for leader, phases, shares in groups]
+    parts = [f"“{label_text(leader)}” {_join(phases)} ({_share_range(shares)})" for leader, phases, shares in groups]
     parts[0] = parts[0][:-1] + " of complaints)"
     return "The most common complaint was " + ", then ".join(parts) + "."
 
@@ -416,6 +418,7 @@ def timeline_figure(report: IncidentReport) -> go.Figure:
         figure.update_yaxes(title_text=name.replace("_", " "), title_font_size=11, row=2, col=1)
     tag_rows = _mark_events(figure, report)
     _shade_phases(figure, report)
+    _mark_spike(figure, report)
     figure.update_yaxes(title_text="posts per minute", row=1, col=1, secondary_y=False)
     figure.update_yaxes(
         title_text="negative share", tickformat=".0%", range=[0, 1], dtick=0.25, showgrid=False, row=1, col=1, secondary_y=True
@@ -460,12 +463,26 @@ def _shade_phases(figure: go.Figure, report: IncidentReport) -> None:
         )
 
 
+def _mark_spike(figure: go.Figure, report: IncidentReport) -> None:
+    """The first social spike, the moment the story turns on, as a dashed line labelled on its left."""
+    spike = report.summary.first_social_spike
+    if spike is None:
+        return
+    at = report.clock.wall(spike)
+    colour = palette.SENTIMENT_COLORS["negative"]
+    figure.add_vline(x=at, line={"color": colour, "width": 1.5, "dash": "dash"})
+    figure.add_annotation(
+        x=at, xanchor="right", y=1, yref="y domain", yanchor="top", text="complaints break from baseline ", showarrow=False,
+        font={"size": 11, "color": colour}, bgcolor="rgba(255,255,255,0.85)", row=1, col=1,
+    )
+
+
 def _mark_events(figure: go.Figure, report: IncidentReport) -> int:
     """A dotted line and a numbered tag above the chart per event inside the window; the
     numbers key the table under the chart. Returns how many rows of tags it took."""
     shown = [(number, event) for number, event in _numbered_events(report) if 0 <= _axis_position(report, event.occurred_at) <= 1]
     # A tag is about 0.8 % of the axis wide per digit, plus its border.
-    half_widths = [0.004 + 0.004 * len(str(number)) for number, _ in shown]
+    half_widths = [0.005 + 0.004 * len(str(number)) for number, _ in shown]
     spans = [(_axis_position(report, e.occurred_at) - w, _axis_position(report, e.occurred_at) + w) for (_, e), w in zip(shown, half_widths)]
     rows = _rows(spans)
     for (number, event), row in zip(shown, rows):
@@ -528,6 +545,8 @@ def _context(report: IncidentReport) -> dict[str, Any]:
         "clock": clock,
         "zone_note": clock.offset(s.window_start),
         "window": f"{s.window_start.astimezone(clock.zone):%a %d %b %Y, %H:%M} to {clock.local(s.window_end)}",
+        "labelled": report.labelled,
+        "has_metric": not report.metric.empty,
         "headlines": headlines(report),
         "narrative": narrative(report),
         "events": [
@@ -549,7 +568,8 @@ def _mix_table(report: IncidentReport) -> list[dict[str, Any]]:
         part = mix[mix["phase"] == phase]
         if not part.empty:
             total = int(part["posts"].sum())
-            rows.append({"phase": phase, "total": total, "types": [(t, int(n), percent_text(n / total)) for t, n in zip(part["complaint_type"], part["posts"])]})
+            types = [(t, f"{n:,}", percent_text(n / total)) for t, n in zip(part["complaint_type"], part["posts"])]
+            rows.append({"phase": phase, "total": f"{total:,}", "types": types})
     return rows
 
 
@@ -590,15 +610,17 @@ def markdown_text(text: str) -> str:
 
 
 def render_html(report: IncidentReport) -> str:
-    """The self-contained page: plotly.js inline once, then the charts as divs."""
-    config = {"displaylogo": False, "responsive": True}
+    """The self-contained page: plotly.js inline once in the head, then each chart as a div."""
+
+    def embed(figure: go.Figure, div_id: str) -> Markup:
+        return Markup(figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=CHART_CONFIG))
+
     charts = {
-        "timeline": timeline_figure(report).to_html(full_html=False, include_plotlyjs=False, config=config, div_id="timeline-chart"),
-        "mix": None if report.complaint_mix.empty else complaint_mix_figure(report).to_html(full_html=False, include_plotlyjs=False, config=config, div_id="mix-chart"),
+        "timeline": embed(timeline_figure(report), "timeline-chart"),
+        "mix": None if report.complaint_mix.empty else embed(complaint_mix_figure(report), "mix-chart"),
     }
     return _environment(True).get_template("report.html.j2").render(
-        **_context(report), charts={k: v and jinja2.utils.markupsafe.Markup(v) for k, v in charts.items()},
-        plotly_js=jinja2.utils.markupsafe.Markup(get_plotlyjs()),
+        **_context(report), charts=charts, plotly_js=Markup(get_plotlyjs())
     )
 
 

@@ -249,8 +249,8 @@ ORDER BY m.incident_id, m.minute;
 SELECT incident_id, phase, complaint_type, count(*) AS posts
 FROM posts_aligned
 WHERE relevant AND complaint_type <> 'none'
-GROUP BY ALL
-ORDER BY incident_id, min(created_at), posts DESC;
+GROUP BY incident_id, phase, complaint_type
+ORDER BY incident_id, list_position(['before', 'investigating', 'identified', 'monitoring', 'resolved'], phase), posts DESC;
 """,
     ),
     Example(
@@ -259,8 +259,8 @@ ORDER BY incident_id, min(created_at), posts DESC;
 SELECT incident_id, phase, blame_target, blame_entity, count(*) AS posts
 FROM posts_aligned
 WHERE relevant AND blame_target <> 'none'
-GROUP BY ALL
-ORDER BY incident_id, phase, posts DESC;
+GROUP BY incident_id, phase, blame_target, blame_entity
+ORDER BY incident_id, list_position(['before', 'investigating', 'identified', 'monitoring', 'resolved'], phase), posts DESC;
 """,
     ),
     Example(

@@ -44,8 +44,6 @@ import pyarrow as pa
 from pipeline.errors import QueryFailed, QueryRefused
 from pipeline.store import Store
 
-OutputFormat = Literal["table", "csv", "json", "parquet"]
-
 READ_PRAGMAS = frozenset(
     {
         "collations", "database_list", "database_size", "functions", "metadata_info", "platform", "show",
@@ -112,7 +110,6 @@ class Result:
     """What one statement returned (a COPY returns its row count, as DuckDB does), and
     the session's time zone, in which its times are shown."""
 
-    statement: str
     table: pa.Table
     timezone: str = "UTC"
 
@@ -298,7 +295,7 @@ def _execute(store: Store, statement: Statement) -> Result:
     except duckdb.Error as error:
         raise QueryFailed(f"statement {statement.number} ({_snippet(statement.sql)}): {_first_line(error)}") from None
     ((timezone,),) = store.connection.execute("SELECT current_setting('TimeZone')").fetchall()
-    return Result(statement.sql.strip().rstrip(";").strip(), table, timezone)
+    return Result(table, timezone)
 
 
 def inputs(lines: Iterable[str]) -> Iterator[str]:

@@ -477,7 +477,7 @@ class Store:
                 "this transaction was rolled back, everything stored before it is kept"
             ) from None
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            _rollback_quietly(self.connection)
             raise
 
     @contextmanager

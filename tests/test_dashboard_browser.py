@@ -7,8 +7,9 @@ the server reads a copy of the aligned sample, which the live test appends to.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
@@ -96,8 +97,10 @@ def test_a_sentiment_filter_narrows_the_posts_listed(page, app_url, db):
         [INCIDENT, start, end],
     )
 
-    page.locator('[data-testid="stMultiSelect"]', has=page.get_by_text("Sentiment", exact=True)).click()
-    page.get_by_role("option", name="positive").click()
+    sentiment = page.get_by_role("combobox", name="Sentiment")
+    sentiment.click()
+    sentiment.press("ArrowDown")
+    page.get_by_role("option", name="positive", exact=True).click()
     page.keyboard.press("Escape")
 
     wait_for_matching(page, positive)
@@ -105,16 +108,22 @@ def test_a_sentiment_filter_narrows_the_posts_listed(page, app_url, db):
 
 def test_clicking_a_bar_lists_the_posts_of_that_minute(page, app_url, db):
     browser.open_page(page, app_url, "Incident review")
-    peak_at = one(db, "SELECT peak_posts_at FROM incident_summary WHERE incident_id = ?", [INCIDENT])
-    peak_posts = one(db, "SELECT count(*) FROM posts_aligned WHERE incident_id = ? AND minute = ?", [INCIDENT, peak_at])
-
     chart = page.locator(".js-plotly-plot").first
-    bars = chart.locator(".barlayer .trace").first.locator(".point")
-    heights = bars.evaluate_all("paths => paths.map(p => p.getBoundingClientRect().height)")
-    bars.nth(heights.index(max(heights))).click()
+    chart.scroll_into_view_if_needed()
+    negative_bars = chart.locator(".barlayer .trace").first.locator(".point")
+    heights = negative_bars.evaluate_all("paths => paths.map(p => p.getBoundingClientRect().height)")
+    tallest = heights.index(max(heights))
+    local_minute = chart.evaluate("(plot, i) => plot.data[0].x[i]", tallest)
+    minute = datetime.fromisoformat(local_minute).replace(tzinfo=ZoneInfo("America/New_York"))
+    in_minute = one(db, "SELECT count(*) FROM posts_aligned WHERE incident_id = ? AND minute = ?", [INCIDENT, minute])
+
+    box = negative_bars.nth(tallest).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)  # Plotly picks the point under the pointer on hover, then takes the click
+    page.mouse.click(x, y + 1)
 
     page.get_by_text("picked on the chart").wait_for(timeout=30_000)
-    wait_for_matching(page, peak_posts)
+    wait_for_matching(page, in_minute)
 
 
 def test_the_live_page_shows_new_posts_without_a_reload(page, app_url, db):

@@ -67,12 +67,16 @@ SCORES = "post_id, p_negative, p_neutral, p_positive, complaint_score, relevance
 
 def _close(left: list[tuple], right: list[tuple], tolerance: float = 1e-5) -> bool:
     """Scores equal up to float rounding (a worker's BLAS may sum in another order than this process's)."""
-    import numpy as np
+    import math
 
-    def numbers(rows):
-        return np.array([[x for value in row[1:] for x in (value if isinstance(value, list) else [value])] for row in rows], float)
+    def numbers(row):
+        return [math.nan if x is None else x for value in row[1:] for x in (value if isinstance(value, list) else [value])]
 
-    return [row[0] for row in left] == [row[0] for row in right] and np.allclose(numbers(left), numbers(right), atol=tolerance, equal_nan=True)
+    return len(left) == len(right) and all(
+        a[0] == b[0] and len(numbers(a)) == len(numbers(b))
+        and all(math.isclose(x, y, abs_tol=tolerance) or (math.isnan(x) and math.isnan(y)) for x, y in zip(numbers(a), numbers(b)))
+        for a, b in zip(left, right)
+    )
 
 
 def test_the_classify_flow_on_a_two_worker_dask_cluster_labels_exactly_as_in_process(tmp_path):
@@ -113,3 +117,94 @@ def test_the_classify_flow_on_a_two_worker_dask_cluster_labels_exactly_as_in_pro
     assert got == expected  # every label the same
     assert _close(*scores)
     assert list(loaded.values()) == [1, 1]  # each worker loaded the models once and kept them
+
+
+def test_the_align_flow_aligns_detects_and_delivers_each_alert_to_the_webhook_once(tmp_path, labelled_sample_db, monkeypatch):
+    import re
+    import shutil
+
+    from pipeline.detect import alerts_of
+    from pipeline.flows import align_flow
+    from webhook_server import webhook_server
+
+    db = tmp_path / "aligned.duckdb"
+    shutil.copy(labelled_sample_db, db)
+    with webhook_server() as webhook:
+        webhook.script = [500]  # the first POST fails; the task's retry delivers it
+        monkeypatch.setenv("GROUNDSWELL_ALERT_WEBHOOK_URL", webhook.url)
+        first = align_flow(db_path=str(db))
+        again = align_flow(db_path=str(db))
+    with Store.open(db, read_only=True) as store:
+        alerts = alerts_of(store)
+    assert re.fullmatch(r"alignment refreshed \(full\): [\d,]+ posts realigned, [\d,]+ posts in 2 incident windows, [\d.]+ s", first[0])
+    assert first[1:] == [
+        f"detector complaint_volume: {len(alerts)} alerts ({len(alerts)} new)",
+        f"alerts sent: {len(alerts)} delivered, 0 failed (retried on the next run)",
+    ]
+    assert again[0].startswith("alignment refreshed (incremental): 0 posts realigned")
+    assert again[1:] == [f"detector complaint_volume: {len(alerts)} alerts (0 new)", "alerts sent: none pending"]
+    assert {alert.state for alert in alerts} >= {"incident"}
+    assert webhook.answered() == [alert.message for alert in alerts]
+    assert {alert.delivery_status for alert in alerts} == {"delivered"}
+
+
+def test_the_live_flow_killed_at_random_points_resumes_with_every_post_once_and_labelled(tmp_path):
+    """kill -9 the live flow three times mid-replay, restart it each time, let it finish: the database
+    holds exactly the replayed posts, each once, each labelled."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+    from itertools import islice
+
+    from prefect.settings import PREFECT_API_URL
+
+    from pipeline.sources.base import Limits
+    from pipeline.sources.registry import source_for
+
+    recording = tmp_path / "stream.jsonl"
+    with open(SAMPLE_DIR / "spaces-2024-08-12" / "posts.bluesky.jsonl", "rb") as sample:
+        recording.write_bytes(b"".join(islice(sample, 150)))
+    expected = {f"bluesky:{r['native_id']}" for r in source_for(recording, "auto", limits=Limits()).read(recording) if isinstance(r, dict)}
+    db = tmp_path / "live.duckdb"
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),  # the test harness's server: no ephemeral start per run
+        "GROUNDSWELL_SENTIMENT_MODEL": str(SAMPLE_DIR.parent / "models" / "sentiment-v1"),
+        "GROUNDSWELL_LIVE_BATCH_POSTS": "8",
+        "GROUNDSWELL_LIVE_BATCH_SECONDS": "0.2",
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
+    command = [sys.executable, "-m", "pipeline.cli", "live", "--source", "replay", "--file", str(recording), "--speed", "200", "--db", str(db)]
+
+    def stored() -> int:
+        if not db.exists():
+            return 0
+        with Store.open(db, read_only=True) as store:
+            return store.query("SELECT count(*) FROM posts")[0][0]
+
+    rng = random.Random(7)
+    kills = 0
+    while kills < 3:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        before, deadline = stored(), time.monotonic() + 240
+        while stored() == before and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)  # wait for this run's first commit, then kill at a random moment after it
+        time.sleep(rng.uniform(0.0, 2.0))
+        if process.poll() is not None:
+            break  # it finished before we could kill it again
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        kills += 1
+    finish = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert finish.returncode == 0, finish.stderr[-2000:]
+
+    assert kills == 3
+    with Store.open(db, read_only=True) as store:
+        ids = [row[0] for row in store.query("SELECT id FROM posts")]
+        unlabelled = store.query("SELECT count(*) FROM posts ANTI JOIN post_labels l ON l.post_id = posts.id")[0][0]
+        label_rows = store.query("SELECT count(*), count(DISTINCT post_id) FROM post_labels")[0]
+    assert sorted(ids) == sorted(expected)  # each once, none missing
+    assert unlabelled == 0 and label_rows == (len(expected), len(expected))

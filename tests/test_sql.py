@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
@@ -327,6 +330,45 @@ def test_the_interactive_mode_runs_each_statement_ended_by_a_semicolon(monkeypat
         "sql> ",
     ]
     assert err == "Error: statement 1 (DROP TABLE posts) refused: DDL (DROP) changes the schema; nothing was run\n"
+
+
+def test_the_interactive_mode_edits_lines_with_readline_in_a_real_terminal(posts_db):
+    """In a pseudo-terminal, the up arrow brings back the last line (readline's history)."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the installed command, as a user runs it
+        os.execv(GROUNDSWELL, [GROUNDSWELL, "sql", "--db", str(posts_db)])
+    try:
+        assert "sql> " in read_until(terminal, "sql> ")
+        os.write(terminal, b"SELECT 40 + 2 AS answer;\r")
+        first = read_until(terminal, "sql> ")
+        os.write(terminal, b"\x1b[A\r")  # up arrow, enter
+        second = read_until(terminal, "sql> ")
+        os.write(terminal, b"\x04")  # Ctrl-D
+        read_until(terminal, "")
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert " 42 " in first and "1 row" in first
+    assert "SELECT 40 + 2 AS answer;" in second and " 42 " in second
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+GROUNDSWELL = str(Path(sys.executable).parent / "groundswell")
+
+
+def read_until(terminal: int, marker: str, timeout: float = 30.0) -> str:
+    """What the terminal shows until ``marker`` appears (or it closes)."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline and not (marker and seen.decode(errors="replace").endswith(marker)):
+        ready, _, _ = select.select([terminal], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen.decode(errors="replace")
 
 
 def test_typed_lines_are_grouped_into_statements_at_each_final_semicolon():

@@ -36,7 +36,7 @@ def render_snapshot() -> None:
         + ("(the latest post in the database: this is history or a replay, not the wall clock)" if now.replaying else "(wall clock)")
         + f" · {snapshot.total_posts:,} posts in the database · times in {zone.key}, UTC on hover"
     )
-    if snapshot.labelled_posts == 0:
+    if not snapshot.labelled:
         st.info(ui.UNLABELLED_NOTE)
     _headline(snapshot)
     left, right = st.columns(2)

@@ -200,23 +200,27 @@ def representative_posts(store: Store, incident_id: str, start: datetime, end: d
     return frame(
         store,
         f"""
-        WITH candidates AS (
-            SELECT {POST_COLUMNS}, complaint_score
-            FROM posts_aligned
-            WHERE incident_id = $incident AND created_at >= $start AND created_at < $end
-              AND relevant AND complaint_type <> 'none'
-        ),
-        top_types AS (
-            SELECT complaint_type, count(*) AS type_posts FROM candidates
+        WITH top_types AS (
+            SELECT complaint_type, sum(posts)::BIGINT AS type_posts FROM incident_minute_complaints
+            WHERE incident_id = $incident AND minute >= $start AND minute < $end
             GROUP BY ALL ORDER BY type_posts DESC, complaint_type LIMIT $types
         ),
-        confident AS (
-            SELECT c.*, t.type_posts FROM candidates c JOIN top_types t USING (complaint_type)
-            WHERE sentiment = 'negative'
-            QUALIFY complaint_score >= median(complaint_score) OVER (PARTITION BY complaint_type)
+        scored AS (  -- numbers only: the text is fetched for the few posts that make the cut
+            SELECT id, complaint_type, complaint_score, engagement
+            FROM posts_aligned JOIN top_types USING (complaint_type)
+            WHERE incident_id = $incident AND created_at >= $start AND created_at < $end
+              AND relevant AND sentiment = 'negative'
+        ),
+        most_engaged AS (
+            SELECT s.id FROM scored s
+            JOIN (SELECT complaint_type, median(complaint_score) AS median_score FROM scored GROUP BY ALL) m USING (complaint_type)
+            WHERE s.complaint_score >= m.median_score
+            QUALIFY row_number() OVER (PARTITION BY complaint_type ORDER BY engagement DESC, complaint_score DESC, id) <= 100
         ),
         distinct_texts AS (
-            SELECT * FROM confident
+            SELECT {POST_COLUMNS}, complaint_score, type_posts
+            FROM posts_aligned JOIN top_types USING (complaint_type)
+            WHERE incident_id = $incident AND id IN (SELECT id FROM most_engaged)
             QUALIFY row_number() OVER (
                 PARTITION BY complaint_type, left(regexp_replace(lower(text), '^rt @\\w+:|@\\w+|[^a-z]', '', 'g'), 40)
                 ORDER BY engagement DESC, id
@@ -359,7 +363,7 @@ def latest_post_time(store: Store) -> datetime | None:
 class LiveSnapshot:
     now: Now
     total_posts: int
-    labelled_posts: int
+    labelled: bool  # any post classified at all
     figures: dict[str, Any]  # recent_posts, rate_now, baseline_rate, negative_share_now, negative_share_before
     trend: pd.DataFrame  # minute, posts, negative_share
     complaint_mix: pd.DataFrame  # period, complaint_type, posts, share
@@ -371,7 +375,18 @@ class LiveSnapshot:
 
 
 def live_snapshot(store: Store, now: Now) -> LiveSnapshot:
+    """Every live figure from one pass over ``posts_aligned``: the last two hours' posts
+    (label columns only) go into a temporary table that the figures then aggregate."""
     params = {"now": now.at, "recent": now.at - RECENT, "since": now.at - RECENT - BEFORE}
+    store.connection.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE live_posts AS
+        SELECT id, created_at, minute, engagement, language, sentiment, complaint_type, relevance, relevant,
+               blame_target, blame_entity
+        FROM posts_aligned WHERE created_at >= $start AND created_at <= $now
+        """,
+        {"start": _minute(now.at) - TREND, "now": now.at},
+    )
     alerts = frame(
         store,
         "SELECT minute, incident_id, detector, state, previous_state, observed, baseline, threshold, message, "
@@ -381,7 +396,7 @@ def live_snapshot(store: Store, now: Now) -> LiveSnapshot:
     return LiveSnapshot(
         now=now,
         total_posts=store.query("SELECT count(*) FROM posts")[0][0],
-        labelled_posts=store.query("SELECT count(DISTINCT post_id) FROM post_labels")[0][0],
+        labelled=store.query("SELECT EXISTS (SELECT 1 FROM post_labels)")[0][0],
         figures=_live_figures(store, params),
         trend=_live_trend(store, now.at),
         complaint_mix=frame(
@@ -390,30 +405,35 @@ def live_snapshot(store: Store, now: Now) -> LiveSnapshot:
             WITH counts AS (
                 SELECT CASE WHEN created_at > $recent THEN 'last 15 min' ELSE 'hour before' END AS period,
                        complaint_type, count(*) AS posts
-                FROM posts_aligned
-                WHERE created_at > $since AND created_at <= $now AND relevant AND complaint_type <> 'none'
+                FROM live_posts
+                WHERE created_at > $since AND relevant AND complaint_type <> 'none'
                 GROUP BY ALL
             )
             SELECT *, posts / sum(posts) OVER (PARTITION BY period) AS share
             FROM counts ORDER BY period DESC, posts DESC, complaint_type
             """,
-            params,
+            {"recent": params["recent"], "since": params["since"]},
         ),
         blame=frame(
             store,
             """
             SELECT blame_target, coalesce(blame_entity, blame_target) AS blame_entity, count(*) AS posts
-            FROM posts_aligned
-            WHERE created_at > $recent AND created_at <= $now AND relevant AND blame_target <> 'none'
+            FROM live_posts
+            WHERE created_at > $recent AND relevant AND blame_target <> 'none'
             GROUP BY ALL ORDER BY posts DESC, blame_entity LIMIT 8
             """,
-            {"now": now.at, "recent": params["recent"]},
+            {"recent": params["recent"]},
         ),
         top_posts=frame(
             store,
-            f"SELECT {POST_COLUMNS} FROM posts_aligned WHERE created_at > $recent AND created_at <= $now "
-            "ORDER BY engagement DESC, created_at DESC, id LIMIT 10",
-            {"now": now.at, "recent": params["recent"]},
+            """
+            SELECT w.created_at, p.source, p.author_handle, p.text, w.sentiment, w.complaint_type, w.relevance,
+                   w.blame_target, w.blame_entity, w.language, w.engagement, p.url, w.id
+            FROM (SELECT * FROM live_posts WHERE created_at > $recent ORDER BY engagement DESC, created_at DESC, id LIMIT 10) w
+            JOIN posts p USING (id)
+            ORDER BY w.engagement DESC, w.created_at DESC, w.id
+            """,
+            {"recent": params["recent"]},
         ),
         events=frame(
             store,
@@ -426,6 +446,10 @@ def live_snapshot(store: Store, now: Now) -> LiveSnapshot:
     )
 
 
+def _minute(instant: datetime) -> datetime:
+    return instant.replace(second=0, microsecond=0)
+
+
 def _live_figures(store: Store, params: dict[str, Any]) -> dict[str, Any]:
     row = store.query(
         f"""
@@ -436,7 +460,7 @@ def _live_figures(store: Store, params: dict[str, Any]) -> dict[str, Any]:
                  / nullif(count(*) FILTER (WHERE created_at > $recent AND relevant AND sentiment IS NOT NULL), 0),
                count(*) FILTER (WHERE created_at <= $recent AND relevant AND sentiment = 'negative')
                  / nullif(count(*) FILTER (WHERE created_at <= $recent AND relevant AND sentiment IS NOT NULL), 0)
-        FROM posts_aligned WHERE created_at > $since AND created_at <= $now
+        FROM live_posts WHERE created_at > $since
         """,
         params,
     )[0]
@@ -463,8 +487,7 @@ def _live_trend(store: Store, now: datetime) -> pd.DataFrame:
             SELECT minute, count(*) AS posts,
                    count(*) FILTER (WHERE relevant AND sentiment = 'negative')
                      / nullif(count(*) FILTER (WHERE relevant AND sentiment IS NOT NULL), 0) AS negative_share
-            FROM posts_aligned
-            WHERE created_at >= date_trunc('minute', $now::TIMESTAMPTZ) - $span AND created_at <= $now
+            FROM live_posts
             GROUP BY minute
         )
         SELECT minute, coalesce(posts, 0) AS posts, negative_share FROM minutes LEFT JOIN counts USING (minute) ORDER BY minute

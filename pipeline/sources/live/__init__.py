@@ -22,8 +22,9 @@ KINDS = ("jetstream", "mastodon", "x", "webhook", "replay")
 T = TypeVar("T")
 
 
-def live_source(kind: str, settings: Settings, *, path: Path | None = None, fmt: str = "auto") -> LiveSource:
-    """The live source ``kind`` configured by ``settings`` (``replay`` plays ``path``)."""
+def live_source(kind: str, settings: Settings, *, path: Path | list[Path] | None = None, fmt: str = "auto") -> LiveSource:
+    """The live source ``kind`` configured by ``settings`` (``replay`` plays ``path``: one recording,
+    or several merged by time)."""
     limits = Limits(settings.max_record_bytes, settings.max_text_chars)
     if kind == "jetstream":
         from pipeline.sources.live.jetstream import JetstreamSource
@@ -68,9 +69,12 @@ def live_source(kind: str, settings: Settings, *, path: Path | None = None, fmt:
     if kind == "replay":
         from pipeline.sources.live.replay import ReplaySource
 
-        if path is None:
-            raise ConfigError("the replay source needs a recorded file to play")
-        return ReplaySource(path, fmt=fmt, speed=settings.replay_speed, limits=limits, columns=settings.columns)
+        if not path:
+            raise ConfigError("the replay source needs a recorded file to play (--file)")
+        return ReplaySource(
+            path, fmt=fmt, speed=settings.replay_speed, limits=limits, columns=settings.columns,
+            original_times=settings.replay_original_times,
+        )
     raise ConfigError(f"unknown live source {kind!r}; choose one of: {', '.join(KINDS)}")
 
 

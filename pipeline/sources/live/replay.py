@@ -12,7 +12,9 @@ is dated now; native ids stay as recorded, so replaying the same file again adds
 nothing to the store. Spacing follows the recording: at ``speed`` above 1 the
 posts' times run that many times faster than the clock (the stream's own clock
 is its newest post). ``shift`` is the offset, for shifting the incident
-timeline the same way.
+timeline the same way. With ``original_times`` the posts keep their recorded
+times (no shift): a rehearsal against the recorded incident's own timeline,
+which is how ``make demo`` replays the sample.
 
 The cursor is the position reached in that play order, with the offset: a
 resumed replay continues with the next record, dated as before, its first
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -50,19 +52,22 @@ class ReplaySource(LiveSource):
 
     def __init__(
         self,
-        path: Path,
+        path: Path | Sequence[Path],
         *,
         fmt: str = "auto",
         speed: float = 1.0,
         limits: Limits | None = None,
         columns: Mapping[str, str] | None = None,
+        original_times: bool = False,
     ):
         if not speed > 0:
             raise ConfigError(f"replay speed must be above 0, got {speed!r}")
-        self.path = path
-        self.adapter = source_for(path, fmt, limits=limits or Limits(), columns=columns)
-        self.origin = str(path)
+        self.paths = [path] if isinstance(path, Path | str) else list(path)
+        self.paths = [Path(p) for p in self.paths]
+        self.adapters = [source_for(p, fmt, limits=limits or Limits(), columns=columns) for p in self.paths]
+        self.origin = "+".join(str(p) for p in self.paths)
         self.speed = speed
+        self.original_times = original_times
         self.shift: timedelta | None = None
 
     async def batches(self, cursor: Cursor = None) -> AsyncIterator[Batch]:
@@ -78,21 +83,22 @@ class ReplaySource(LiveSource):
             await asyncio.sleep(max(due - time.monotonic(), 0.0))
             # Everything due by now goes out together: one record, or more when the consumer lags.
             reached = first_moment + (time.monotonic() - began) * 1_000_000 * self.speed + _TOGETHER_US * self.speed
+            # ...and from one file: a batch's records share their source and origin.
             end = position + 1
-            while end < len(order) and order[end][0] <= reached:
+            while end < len(order) and order[end][0] <= reached and order[end][1] == order[position][1]:
                 end += 1
-            yield self._batch([record for _, record in order[position:end]], end, shift_us)
+            yield self._batch(order[position][1], [record for _, _, record in order[position:end]], end, shift_us)
             position = end
 
-    def play_order(self) -> list[tuple[int, Record]]:
-        """Every record of the file with its moment (µs after the first post), in play order."""
-        records = list(self.adapter.read(self.path))
-        times = [_epoch_us(record["created_at"]) for record in records if _is_post(record)]
-        if not times:
-            return [(0, record) for record in records]
-        first = min(times)
-        moments = [_epoch_us(record["created_at"]) - first if _is_post(record) else 0 for record in records]
-        return sorted(zip(moments, records, strict=True), key=lambda pair: pair[0])
+    def play_order(self) -> list[tuple[int, int, Record]]:
+        """Every record of the files as (moment in µs after the first post, file index, record), in
+        play order: the files' posts merged by time."""
+        records = [(index, record) for index, adapter in enumerate(self.adapters) for record in adapter.read(self.paths[index])]
+        times = [_epoch_us(record["created_at"]) for _, record in records if _is_post(record)]
+        first = min(times, default=0)
+        moments = [_epoch_us(record["created_at"]) - first if _is_post(record) else 0 for _, record in records]
+        return sorted(((moment, index, record) for moment, (index, record) in zip(moments, records, strict=True)),
+                      key=lambda entry: entry[0])
 
     def _start(self, cursor: Cursor, order: list[tuple[int, Record]]) -> tuple[int, int]:
         if cursor is not None:
@@ -100,11 +106,13 @@ class ReplaySource(LiveSource):
             if stored.position > len(order):
                 raise LiveSourceError(f"{self.origin}: the stored cursor is at record {stored.position}, but the file has {len(order)}")
             return stored.position, stored.shift_us
-        posts = [record for _, record in order if _is_post(record)]
+        if self.original_times:
+            return 0, 0
+        posts = [record for _, _, record in order if _is_post(record)]
         first = _epoch_us(posts[0]["created_at"]) if posts else 0
         return 0, _epoch_us(datetime.now(timezone.utc)) - first
 
-    def _batch(self, records: list[Record], position: int, shift_us: int) -> Batch:
+    def _batch(self, index: int, records: list[Record], position: int, shift_us: int) -> Batch:
         shift = timedelta(microseconds=shift_us)
         kept = [
             {**record, "created_at": record["created_at"] + shift} if _is_post(record) else record
@@ -112,7 +120,8 @@ class ReplaySource(LiveSource):
             if record is not SKIPPED
         ]
         cursor = ReplayCursor(position=position, shift_us=shift_us).model_dump()
-        return Batch(kept, cursor, self.adapter.name, self.origin, skipped=len(records) - len(kept))  # type: ignore[arg-type]
+        adapter, origin = self.adapters[index], str(self.paths[index])
+        return Batch(kept, cursor, adapter.name, origin, skipped=len(records) - len(kept))  # type: ignore[arg-type]
 
 
 def _is_post(record: Record) -> bool:
