@@ -7,9 +7,8 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test bench install clean
 
-demo: $(STAMP)   ## build the sample-incident database, print its summary, then serve the dashboard (Ctrl-C stops it)
+demo: $(STAMP)   ## serve the dashboard and replay the 2024 outage into it live (Ctrl-C stops it)
 	$(BIN)/groundswell demo
-	$(BIN)/groundswell dashboard
 
 test: $(STAMP)   ## run the test suite (the dashboard's browser tests need Debian's chromium: installed when missing)
 	command -v chromium >/dev/null || ( $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium )

@@ -37,5 +37,5 @@ with st.sidebar:
         key="time_zone",
         help="Hovering over a chart always shows UTC as well.",
     )
-    st.caption(f"Database: `{settings.db_path}` (read-only)")
+    st.caption(f"Database: {settings.db_path.name} (read-only)", help=str(settings.db_path.resolve()))
 page.run()

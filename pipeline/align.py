@@ -24,11 +24,14 @@ incident whose window started last.
 
 **Phases.** The phase of an instant is the phase of the latest timeline event that
 carries one (Statuspage updates, PagerDuty entries, hand-written events with a
-``phase``) at or before it, found with an ``ASOF JOIN``; ``before`` ahead of the
-first. A post exactly at an event's time is in that event's phase. A minute's
-phase is the phase at its first instant. The *first internal signal* is the first
-``status_update`` or ``alert`` event with a phase (not a schedule, statement or
-claim).
+``phase``) at or before it; ``before`` ahead of the first. A post exactly at an
+event's time is in that event's phase. Each window minute gets the phase at its
+first instant from an ``ASOF JOIN`` of the minutes on the timeline, plus the rare
+changes inside the minute; a post takes the last of those at or before it (the
+answer of an ``ASOF JOIN`` of each post, without sorting millions of posts). A
+minute's own phase (``incident_minutes.phase``) is the phase at its first instant.
+The *first internal signal* is the first ``status_update`` or ``alert`` event with
+a phase (not a schedule, statement or claim).
 
 **Materialisation.** Aligning means joining posts with their labels and the
 windows, so :func:`refresh` does it once and keeps the result: ``aligned_posts``
@@ -205,8 +208,9 @@ def _stage_scope(store: Store, watermarks: tuple | None) -> None:
 
 
 def _install_timeline(store: Store) -> None:
-    """Make the staged windows and phases current; map each window minute to the incident that
-    owns it (of overlapping windows, the one that started last)."""
+    """Make the staged windows and phases current, and list every window minute with the incident
+    that owns it (of overlapping windows, the one that started last), the phase at its first
+    instant (an ``ASOF JOIN`` on the timeline) and the phase changes inside it, if any."""
     execute = store.connection.execute
     execute("DELETE FROM alignment_windows")
     execute("INSERT INTO alignment_windows SELECT * FROM staged_windows ORDER BY incident_id")
@@ -215,12 +219,24 @@ def _install_timeline(store: Store) -> None:
     execute(
         """
         CREATE OR REPLACE TEMP TABLE window_minutes AS
-        SELECT minute, incident_id, first_internal_signal FROM (
-            SELECT unnest(generate_series(window_start, window_end - INTERVAL 1 MINUTE, INTERVAL 1 MINUTE)) AS minute,
-                   incident_id, first_internal_signal, window_start
-            FROM alignment_windows
+        WITH owned AS (
+            SELECT minute, incident_id, first_internal_signal FROM (
+                SELECT unnest(generate_series(window_start, window_end - INTERVAL 1 MINUTE, INTERVAL 1 MINUTE)) AS minute,
+                       incident_id, first_internal_signal, window_start
+                FROM alignment_windows
+            )
+            QUALIFY row_number() OVER (PARTITION BY minute ORDER BY window_start DESC, incident_id) = 1
+        ),
+        changes AS (
+            SELECT incident_id, date_trunc('minute', occurred_at) AS minute,
+                   list({'at': occurred_at, 'phase': phase} ORDER BY occurred_at) AS changes
+            FROM alignment_phases WHERE occurred_at > date_trunc('minute', occurred_at)
+            GROUP BY ALL
         )
-        QUALIFY row_number() OVER (PARTITION BY minute ORDER BY window_start DESC, incident_id) = 1
+        SELECT o.minute, o.incident_id, o.first_internal_signal, coalesce(ph.phase, 'before') AS phase, c.changes
+        FROM owned o
+        ASOF LEFT JOIN alignment_phases ph ON o.incident_id = ph.incident_id AND o.minute >= ph.occurred_at
+        LEFT JOIN changes c ON c.incident_id = o.incident_id AND c.minute = o.minute
         """
     )
 
@@ -276,27 +292,28 @@ def _in_minutes(store: Store, minutes_table: str) -> str:
 
 def _insert_aligned(store: Store, post_filter: str) -> int:
     """Insert the posts (those ``post_filter`` keeps) that fall in a window, with labels and phase.
+
     Window minutes are an equi-join key, so the posts stream past a small hash table in storage
-    order (time order, so one incident's rows stay together) instead of being sorted."""
+    order (time order, so one incident's rows stay together) instead of being sorted, and a post
+    takes its minute's phase, or the last change inside that minute at or before it: the same
+    answer as an ``ASOF JOIN`` of every post on the timeline, without sorting millions of rows."""
     result = store.connection.execute(
         f"""
         INSERT INTO aligned_posts
         WITH located AS (
             SELECT p.id, p.source, p.created_at, p.text, p.author_handle, p.author_name, p.author_followers,
                    p.lang, p.url, p.like_count, p.repost_count, p.reply_count, p.quote_count,
-                   w.minute, w.incident_id, w.first_internal_signal
+                   w.minute, w.incident_id, w.first_internal_signal,
+                   CASE WHEN w.changes IS NULL THEN w.phase
+                        ELSE coalesce(list_filter(w.changes, lambda c: c.at <= p.created_at)[-1].phase, w.phase)
+                   END AS phase
             FROM (SELECT * FROM posts {post_filter}) p
             JOIN window_minutes w ON w.minute = date_trunc('minute', p.created_at)
-        ),
-        phased AS (
-            SELECT l.*, coalesce(ph.phase, 'before') AS phase
-            FROM located l ASOF LEFT JOIN alignment_phases ph
-                ON l.incident_id = ph.incident_id AND l.created_at >= ph.occurred_at
         ),
         labels AS (
             SELECT post_id, language, is_english, sentiment, p_negative, p_neutral, p_positive, complaint_type,
                    complaint_score, relevance, relevant, blame_target, blame_entity, model_version
-            FROM post_labels WHERE post_id IN (SELECT id FROM located) {_LATEST}
+            FROM post_labels WHERE post_id IN (SELECT id FROM located) {_latest(store)}
         )
         SELECT p.id, p.source, p.created_at, p.minute, p.text,
                p.author_handle, p.author_name, p.author_followers, p.lang, p.url,
@@ -308,10 +325,17 @@ def _insert_aligned(store: Store, post_filter: str) -> int:
                l.model_version,
                p.incident_id, p.phase,
                (epoch_us(p.created_at) - epoch_us(p.first_internal_signal)) / 60e6
-        FROM phased p LEFT JOIN labels l ON l.post_id = p.id
+        FROM located p LEFT JOIN labels l ON l.post_id = p.id
         """
     )
     return result.fetchall()[0][0]
+
+
+def _latest(store: Store) -> str:
+    """The clause keeping each post's newest label. With one model version in the table a post
+    has at most one label (the primary key), and the window over the labels is skipped."""
+    versions = store.query("SELECT count(DISTINCT model_version) FROM post_labels")[0][0]
+    return "" if versions <= 1 else _LATEST
 
 
 def _refresh_history(store: Store, settings: Settings, full: bool) -> None:
@@ -353,7 +377,7 @@ def _refresh_history(store: Store, settings: Settings, full: bool) -> None:
         ),
         labels AS (
             SELECT post_id, relevant, complaint_type FROM post_labels
-            WHERE post_id IN (SELECT id FROM touched) {_LATEST}
+            WHERE post_id IN (SELECT id FROM touched) {_latest(store)}
         ),
         counts AS (
             SELECT t.minute, count(*) AS posts, count(*) FILTER (l.relevant) AS relevant_posts,

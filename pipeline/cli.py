@@ -314,11 +314,12 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on, at 127.0.0.1.")] = 8501,
 ) -> None:
     """Serve the dashboard (Live, Incident review, Executive summary) at http://127.0.0.1:PORT; it only reads the database."""
-    from pipeline.dashboard.serve import serve, url
+    from pipeline.dashboard.serve import check_database, run, url
 
     settings = settings_for(db)
+    check_database(settings.db_path)
     out.print(f"Dashboard: {url(port)} (database {settings.db_path}, read-only). Ctrl-C stops it.", highlight=False)
-    raise typer.Exit(serve(settings.db_path, port))
+    run(settings.db_path, port)
 
 
 DEMO_INCIDENT = "spaces-2024-08-12"
@@ -560,6 +561,18 @@ def bench_classify(
     from pipeline.bench import run_classify_benchmark
 
     out.print(run_classify_benchmark(settings_for(), posts, baseline_posts, echo=out.print).render(), highlight=False)
+
+
+@bench_app.command("dask")
+def bench_dask(
+    posts: Annotated[int, typer.Option(help="Sample posts to classify in each run.")] = 2_000,
+    out_dir: Annotated[Path, typer.Option(help="Where the databases and dask.json go.")] = Path("data/bench"),
+) -> None:
+    """Classify the same posts in-process and on a local Dask cluster of one and of two workers; print posts/s."""
+    from pipeline.bench_dask import run_dask_benchmark
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    run_dask_benchmark(settings_for(), out_dir, posts, echo=lambda line: out.print(line, highlight=False))
 
 
 @bench_app.command("align")

@@ -61,10 +61,13 @@ def render_readme(text: str) -> str:
 
 
 def main() -> None:
+    from pipeline import schema_doc
+
     README.write_text(render_readme(README.read_text()))
     CLI_DOC.parent.mkdir(exist_ok=True)
     CLI_DOC.write_text(cli_reference())
     print(f"wrote {README} and {CLI_DOC}", file=sys.stderr)
+    schema_doc.main()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,7 +31,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from pipeline import palette
-from pipeline.align import SummaryRow, summary_rows
+from pipeline.align import SHARE_MIN_POSTS, SummaryRow, summary_rows
 from pipeline.errors import UnknownIncident
 from pipeline.store import Store
 
@@ -93,7 +92,7 @@ class IncidentReport:
 
     summary: SummaryRow
     resolved_at: datetime | None
-    minutes: pd.DataFrame  # incident_minutes: minute, phase, posts, relevant_posts, labelled_posts, complaint_posts, negative_share_5min
+    minutes: pd.DataFrame  # incident_minutes: minute, phase, posts, labelled_posts, ..., negative_share_5min
     phases: pd.DataFrame  # phase, starts, ends: each run of consecutive minutes in one phase
     metric: pd.DataFrame  # minute, value of summary.correlation_metric (empty when there is none)
     events: pd.DataFrame  # occurred_at, kind, phase, title
@@ -137,14 +136,18 @@ def load_report(store: Store, incident_id: str) -> IncidentReport:
         summary=summary,
         resolved_at=store.query("SELECT resolution FROM alignment_windows WHERE incident_id = ?", [incident_id])[0][0],
         minutes=frame(
-            # One minute holds a handful of posts: the chart's line sums the last five.
+            # One minute holds a handful of posts: the chart's line sums the last five, and leaves
+            # a gap where they hold fewer rated posts than the summary's own shares need.
             """
             SELECT minute, phase, posts, relevant_posts, labelled_posts, complaint_posts,
-                   sum(negative) OVER last5 / nullif(sum(negative + neutral + positive) OVER last5, 0) AS negative_share_5min
+                   CASE WHEN sum(negative + neutral + positive) OVER last5 >= $min_posts
+                        THEN sum(negative) OVER last5 / sum(negative + neutral + positive) OVER last5 END
+                       AS negative_share_5min
             FROM incident_minutes WHERE incident_id = $incident
             WINDOW last5 AS (ORDER BY minute ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
             ORDER BY minute
-            """
+            """,
+            min_posts=SHARE_MIN_POSTS,
         ),
         phases=frame(
             # Gaps and islands: a run's minutes keep the same distance between the two row numbers.
@@ -231,7 +234,8 @@ def headlines(report: IncidentReport) -> list[Headline]:
         Headline(
             "Social lead",
             "-" if lead is None else minutes_text(lead) + (" earlier" if lead > 0 else " later" if lead < 0 else ""),
-            "how much earlier the posts moved than our own signal" if lead is None or lead >= 0 else "the posts moved after our own signal",
+            "the posts moved after our own signal" if lead is not None and lead < 0
+            else "how much earlier the posts moved than our own signal",
         ),
         Headline(
             "Peak volume",
@@ -278,7 +282,9 @@ def narrative(report: IncidentReport) -> list[str]:
     if report.labelled:
         sentences += [_negative_sentence(report), _complaint_sentence(report), _blame_sentence(report), _recovery_sentence(report)]
     else:
-        sentences.append("No post is classified yet, so there are no sentiment, complaint or blame figures; run `groundswell classify`.")
+        sentences.append(
+            "No post is classified yet, so there are no sentiment, complaint or blame figures; run `groundswell classify`."
+        )
     sentences.append(_correlation_sentence(report))
     return [sentence for sentence in sentences if sentence]
 
@@ -299,7 +305,10 @@ def _lead_sentence(report: IncidentReport) -> str:
             )
         return f"Complaints rose in the same minute as the first internal signal, at {clock.local(signal)}."
     if signal and not report.labelled:
-        return f"Without classified posts there is no complaint signal to compare; the first internal signal came at {clock.local(signal)}."
+        return (
+            "Without classified posts there is no complaint signal to compare; "
+            f"the first internal signal came at {clock.local(signal)}."
+        )
     if signal:
         return f"Complaints never broke from their baseline; the first internal signal came at {clock.local(signal)}."
     if spike:
@@ -322,7 +331,8 @@ def _negative_sentence(report: IncidentReport) -> str:
     s = report.summary
     if s.peak_negative_share is None:
         return ""
-    return f"At worst, at {report.clock.local(s.peak_negative_at)}, {percent_text(s.peak_negative_share)} of relevant posts were negative."
+    share, at = percent_text(s.peak_negative_share), report.clock.local(s.peak_negative_at)
+    return f"At worst, at {at}, {share} of relevant posts were negative."
 
 
 def _complaint_sentence(report: IncidentReport) -> str:
@@ -365,7 +375,10 @@ def _recovery_sentence(report: IncidentReport) -> str:
     if resolved is None:
         return "The incident has no resolution on record yet."
     if recovery is None:
-        return f"After the resolution at {report.clock.local(resolved)}, the negative share did not return to its pre-incident level within the window."
+        return (
+            f"After the resolution at {report.clock.local(resolved)}, the negative share did not return "
+            "to its pre-incident level within the window."
+        )
     return (
         f"After the resolution at {report.clock.local(resolved)}, the negative share took "
         f"{minutes_text(recovery)} to return to its pre-incident level."
@@ -483,7 +496,8 @@ def _mark_events(figure: go.Figure, report: IncidentReport) -> int:
     shown = [(number, event) for number, event in _numbered_events(report) if 0 <= _axis_position(report, event.occurred_at) <= 1]
     # A tag is about 0.8 % of the axis wide per digit, plus its border.
     half_widths = [0.005 + 0.004 * len(str(number)) for number, _ in shown]
-    spans = [(_axis_position(report, e.occurred_at) - w, _axis_position(report, e.occurred_at) + w) for (_, e), w in zip(shown, half_widths)]
+    centres = [_axis_position(report, event.occurred_at) for _, event in shown]
+    spans = [(centre - width, centre + width) for centre, width in zip(centres, half_widths)]
     rows = _rows(spans)
     for (number, event), row in zip(shown, rows):
         at = report.clock.wall(event.occurred_at)
@@ -546,6 +560,7 @@ def _context(report: IncidentReport) -> dict[str, Any]:
         "zone_note": clock.offset(s.window_start),
         "window": f"{s.window_start.astimezone(clock.zone):%a %d %b %Y, %H:%M} to {clock.local(s.window_end)}",
         "labelled": report.labelled,
+        "min_posts": SHARE_MIN_POSTS,
         "has_metric": not report.metric.empty,
         "headlines": headlines(report),
         "narrative": narrative(report),
@@ -642,11 +657,12 @@ def write_report(store: Store, incident_id: str, out_dir: Path) -> ReportFiles:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # A temp file beside the target (same file system, so the rename is atomic), made with
+    # the user's umask like any other file: mkstemp's 0600 would hide the report from others.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

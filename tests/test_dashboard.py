@@ -3,6 +3,7 @@ sample lined up with its timeline, an empty database, and databases the dashboar
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pipeline import align
+from pipeline.cli import main
 from pipeline.config import load_settings
 from pipeline.dashboard import bench, serve
 from pipeline.demo import build_sample_database
@@ -125,6 +127,7 @@ def test_times_follow_the_time_zone_chosen_in_the_sidebar(monkeypatch, aligned_d
 
 def test_the_executive_summary_quotes_the_top_complaint_types_as_plain_text(monkeypatch, aligned_db):
     app = run_page(monkeypatch, aligned_db, SUMMARY)
+    assert f"`groundswell report {INCIDENT}` writes one" in app.caption[-1].value
 
     start, end = default_range(aligned_db)
     top_type, top_posts = one(
@@ -183,3 +186,26 @@ def test_posts_not_yet_classified_or_aligned_get_a_note_not_an_empty_chart(monke
     live = run_page(monkeypatch, path)
     assert any("No post in this database is classified yet" in i.value for i in live.info)
     assert metric(live, "Detector").value == "no runs yet"
+
+
+def test_the_executive_summary_offers_the_html_report_once_written(monkeypatch, aligned_db):
+    report = Path("reports") / f"{INCIDENT}.html"  # where `groundswell report` writes, in the working directory
+    report.parent.mkdir()
+    report.write_text("<html>report</html>")
+
+    app = run_page(monkeypatch, aligned_db, SUMMARY)
+
+    assert [button.label for button in app.get("download_button")] == ["Download the full HTML report"]
+
+
+def test_the_dashboard_command_refuses_a_missing_database_in_one_line(monkeypatch, capsys, tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+    monkeypatch.setattr(sys, "argv", ["groundswell", "dashboard", "--db", str(missing)])
+
+    with pytest.raises(SystemExit) as exit:
+        main()
+
+    captured = capsys.readouterr()
+    assert (exit.value.code, captured.out, captured.err) == (
+        1, "", f"Error: database {missing} does not exist; run `groundswell ingest` or `groundswell demo` first\n"
+    )

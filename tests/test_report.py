@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import sys
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

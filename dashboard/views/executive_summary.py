@@ -23,13 +23,20 @@ if span is None or summary is None:
 start, end = span.default
 with ui.shown_errors():
     timeline = ui.timeline(db, incident_id, start, end)
-    phase_mix, posts = ui.executive(db, incident_id, start, end)
+    phase_mix, blamed, posts = ui.executive(db, incident_id, start, end)
 st.caption(
     f"{summary['service'] or 'Service'} · {ui.local_text(start, zone)} to {ui.local_text(end, zone)} on "
     f"{ui.day_text(start, zone)} · {timeline.totals['posts']:,} posts · times in {zone.key}"
 )
 if timeline.totals["labelled_posts"] == 0 and timeline.totals["posts"] > 0:
     st.info(ui.UNLABELLED_NOTE)
+
+report = ui.report_file(incident_id)
+if report is not None:
+    st.download_button(
+        "Download the full HTML report", lambda: report.read_bytes(), file_name=report.name, mime="text/html",
+        on_click="ignore", icon=":material/description:", help=f"{report} (self-contained: opens in any browser)",
+    )
 
 ui.headline_metrics(summary, zone)
 metric = summary["correlation_metric"]
@@ -41,7 +48,7 @@ st.plotly_chart(
 with st.expander("Timeline events (the numbered lines)"):
     st.dataframe(charts.events_table(timeline.events, zone), hide_index=True)
 
-left, right = st.columns([2, 3])
+left, right = st.columns(2)
 with left:
     st.subheader("What people complained about, by phase")
     if phase_mix.empty:
@@ -49,23 +56,22 @@ with left:
     else:
         st.plotly_chart(charts.phase_mix(phase_mix), key="exec_mix")
 with right:
-    st.subheader("In their words: the most engaged posts of each top complaint")
-    if posts.empty:
-        st.caption("No relevant complaints classified yet.")
-    for complaint_type, group in posts.groupby("complaint_type", sort=False):
-        st.markdown(f"**{charts.label(complaint_type)}** · {int(group['type_posts'].iloc[0]):,} posts")
-        for post in group.itertuples(index=False):
-            with st.container(border=True):
-                st.text(post.text)
-                st.text(f"— @{post.author_handle or 'unknown'} · {ui.local_text(post.created_at, zone)} · "
-                        f"{int(post.engagement):,} engagements · {post.source}")
+    st.subheader("Who they blamed")
+    if blamed.empty:
+        st.caption("Nobody blamed in the classified posts.")
+    else:
+        st.plotly_chart(charts.blame(blamed), key="exec_blamed")
 
-report = ui.report_file(incident_id)
+st.subheader("In their words: the most engaged posts of each top complaint")
+if posts.empty:
+    st.caption("No relevant complaints classified yet.")
+for complaint_type, group in posts.groupby("complaint_type", sort=False):
+    st.markdown(f"**{charts.label(complaint_type)}** · {int(group['type_posts'].iloc[0]):,} posts")
+    for cell, post in zip(st.columns(3), group.itertuples(index=False)):
+        with cell.container(border=True, height="stretch"):
+            st.text(post.text)
+            st.text(f"— @{post.author_handle or 'unknown'} · {ui.local_text(post.created_at, zone)} · "
+                    f"{int(post.engagement):,} engagements · {post.source}")
+
 if report is None:
     st.caption(f"No HTML report for this incident yet: `groundswell report {incident_id}` writes one.")
-else:
-    st.download_button(
-        "Open the full HTML report", lambda: report.read_bytes(), file_name=report.name, mime="text/html", on_click="ignore",
-        icon=":material/description:",
-    )
-    st.caption(f"The report is {report}.")

@@ -12,6 +12,7 @@ from pipeline.dashboard import charts, queries, ui
 
 REFRESH_CHOICES = {"2 s": 2, "5 s": 5, "10 s": 10, "30 s": 30, "off": None}
 CLOCKS = {"auto": "Auto", "wall": "Wall clock", "latest": "Latest post"}
+STATE_COLORS = {"normal": "green", "elevated": "orange", "incident": "red"}
 
 st.title("Live")
 db = ui.require_database()
@@ -48,6 +49,7 @@ def render_snapshot() -> None:
         if snapshot.complaint_mix.empty:
             st.caption("No relevant complaints in the last 75 minutes.")
         else:
+            st.caption("Solid bars: the last 15 minutes; pale bars: the hour before. Each type's share of the complaints.")
             st.plotly_chart(charts.live_complaint_mix(snapshot.complaint_mix), key="live_mix")
     left, right = st.columns(2)
     with left:
@@ -82,7 +84,7 @@ def _headline(snapshot: queries.LiveSnapshot) -> None:
     cells[3].metric(
         "Detector", "no runs yet" if detector is None else str(detector["state"]),
         delta=None if detector is None else f"since {ui.local_text(detector['minute'], zone)}",
-        delta_color="off", delta_arrow="off", border=True,
+        delta_color="off" if detector is None else STATE_COLORS.get(detector["state"], "gray"), delta_arrow="off", border=True,
         help=None if detector is None else str(detector["message"]),
     )
     cells[4].metric("Latest post", ui.local_text(snapshot.now.latest_post, zone), border=True)

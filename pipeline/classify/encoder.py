@@ -9,6 +9,7 @@ loaded once per process and never downloaded.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 from functools import lru_cache
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from pipeline.classify.onnx import DEFAULT_CACHE, Runtime
+from pipeline.errors import ConfigError
 
 MAX_CHARS = 2_000
 """Posts are cut here before any head sees them: the encoder reads only 256 tokens anyway."""
@@ -44,12 +48,19 @@ def default_model_path() -> Path:
 
 
 class Encoder:
-    """Sentence embeddings, L2-normalised, float32; an empty post gets the zero vector."""
+    """Sentence embeddings, L2-normalised, float32; an empty post gets the zero vector.
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 64):
+    ``runtime="torch"`` runs sentence-transformers as shipped; ``runtime="onnx"`` runs the int8
+    graph of the same transformer (:mod:`pipeline.classify.onnx`, exported into ``cache_dir`` on
+    first use) with sentence-transformers' mean pooling and normalisation.
+    """
+
+    def __init__(self, model: str | Path | None = None, batch_size: int = 64, runtime: Runtime = "torch",
+                 cache_dir: Path = DEFAULT_CACHE, threads: int | None = None):
         self.model_name = str(model or default_model_path())
         self.batch_size = batch_size
-        self._model = _load(self.model_name)
+        self.runtime = runtime
+        self._model = _load(self.model_name) if runtime == "torch" else _load_onnx(self.model_name, Path(cache_dir), threads, self.version)
         self._references: dict[str, np.ndarray] = {}
 
     @property
@@ -58,7 +69,8 @@ class Encoder:
 
     @property
     def version(self) -> str:
-        """The model's name as the heads record it (the folder name for a local path)."""
+        """The model's name as the heads record it (the folder name for a local path); the same in both
+        runtimes, since the heads trained on one apply to the other."""
         name = Path(self.model_name).name if Path(self.model_name).exists() else self.model_name
         return "all-MiniLM-L6-v2" if name == "model" else name
 
@@ -86,6 +98,10 @@ class Encoder:
             out[filled] = vectors.astype(np.float32, copy=False)
         return out
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the transformer reads for each post (special tokens included, after truncation)."""
+        return self._model.token_counts([clean_text(text) for text in texts])
+
 
 @lru_cache(maxsize=4)
 def _load(model: str):
@@ -96,7 +112,75 @@ def _load(model: str):
     from sentence_transformers import SentenceTransformer
 
     transformers_logging.disable_progress_bar()
-    return SentenceTransformer(model, device="cpu")
+    return _SentenceTransformer(SentenceTransformer(model, device="cpu"))
+
+
+@lru_cache(maxsize=4)
+def _load_onnx(model: str, cache_dir: Path, threads: int | None, name: str):
+    """Load once per process, like :func:`_load`; ``name`` names the cached graph."""
+    if not Path(model).is_dir():
+        raise ConfigError(f"encoder {model} is not a local folder; the onnx runtime exports local folders only (or set classify_runtime = \"torch\")")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return OnnxSentenceEncoder(Path(model), cache_dir, threads, name)
+
+
+class _SentenceTransformer:
+    """sentence-transformers as loaded, with the token count the benchmark needs."""
+
+    def __init__(self, model):
+        self._model = model
+        self.encode = model.encode
+
+    def get_embedding_dimension(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        return [int(mask.sum()) for mask in self._model.tokenize(list(texts))["attention_mask"]]
+
+
+class OnnxSentenceEncoder:
+    """A sentence-transformers folder (Transformer, mean Pooling, Normalize) on its int8 graph.
+
+    Answers ``encode`` like sentence-transformers does, for the call :class:`Encoder` makes."""
+
+    def __init__(self, folder: Path, cache_dir: Path, threads: int | None, name: str):
+        from transformers import AutoTokenizer
+
+        from pipeline.classify.onnx import OnnxRunner, ensure_int8
+
+        self.max_length = _mean_pooled_max_length(folder)
+        self._tokenizer = AutoTokenizer.from_pretrained(folder)
+        self._runner = OnnxRunner(ensure_int8(folder, "embedding", cache_dir, name=name), threads)
+        self._dimension = self._runner.widths["pooled"][0]
+
+    def get_embedding_dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: Sequence[str], **_options) -> np.ndarray:
+        (pooled,) = self._runner.run(self._ids(texts))
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)  # as torch.nn.functional.normalize, which sentence-transformers uses
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self._ids(texts)]
+
+    def _ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self._tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"] if texts else []
+
+
+def _mean_pooled_max_length(folder: Path) -> int:
+    """The folder's max_seq_length, after checking it pools by the mean as this encoder does."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        pooling = next(m for m in modules if m["type"].endswith("Pooling"))
+        mean = json.loads((folder / pooling["path"] / "config.json").read_text()).get("pooling_mode_mean_tokens")
+        normalised = any(m["type"].endswith("Normalize") for m in modules)
+        max_length = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError, StopIteration) as error:
+        raise ConfigError(f"{folder} is not a sentence-transformers folder this encoder can run on onnx ({error}); set classify_runtime = \"torch\"") from None
+    if not (mean and normalised):
+        raise ConfigError(f"{folder} does not mean-pool and normalise; set classify_runtime = \"torch\" for it")
+    return max_length
 
 
 def top_k_similarity(embeddings: np.ndarray, references: np.ndarray, k: int) -> np.ndarray:

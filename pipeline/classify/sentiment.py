@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from pipeline.classify.onnx import DEFAULT_CACHE, Runtime
 from pipeline.classify.tweets import LABELS, preprocess
 from pipeline.errors import ConfigError
 
@@ -34,10 +35,15 @@ _GENERIC = re.compile(r"^label_(\d+)$")
 
 
 class SentimentModel:
-    """A loaded sentiment model; ``predict`` is pure: the same texts give the same probabilities."""
+    """A loaded sentiment model; ``predict`` is pure: the same texts give the same probabilities.
 
-    def __init__(self, model, tokenizer, *, version: str, order: Sequence[int], max_length: int, offsets: Sequence[float]):
-        self._model = model.eval()
+    Two runtimes run the same weights: ``torch`` (fp32, batches of similar length) and ``onnx``
+    (the int8 graph of :mod:`pipeline.classify.onnx`, one post per run); the version records which
+    (``sentiment-v1`` / ``sentiment-v1+int8``), since their probabilities differ slightly.
+    """
+
+    def __init__(self, forward, tokenizer, *, version: str, order: Sequence[int], max_length: int, offsets: Sequence[float]):
+        self._forward = forward
         self._tokenizer = tokenizer
         self._order = list(order)
         self._offsets = np.asarray(offsets, dtype=np.float32)
@@ -46,21 +52,29 @@ class SentimentModel:
         self.max_length = max_length
 
     @classmethod
-    def load(cls, location: str | Path) -> "SentimentModel":
-        """Load a model folder or hub id; :class:`ConfigError` with one line when it cannot be used."""
+    def load(cls, location: str | Path, runtime: Runtime = "torch", cache_dir: Path = DEFAULT_CACHE, threads: int | None = None) -> "SentimentModel":
+        """Load a model folder or hub id; :class:`ConfigError` with one line when it cannot be used.
+
+        With ``runtime="onnx"`` the int8 graph comes from the folder (shipped) or from ``cache_dir``
+        (exported on first use); a hub id is fetched into the Hugging Face cache first."""
         local = _is_local(location)
         if local and not Path(location).expanduser().is_dir():
             raise ConfigError(f"sentiment model folder {location} does not exist; run `groundswell train sentiment` or point the settings at a model")
         if local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        metadata = _read_metadata(Path(location).expanduser()) if local else {}
-        model, tokenizer = _load_transformers(str(Path(location).expanduser()) if local else str(location))
-        order = label_order(model.config.id2label, location)
+        folder = str(Path(location).expanduser()) if local else str(location)
+        if runtime == "onnx":
+            folder = folder if local else _snapshot(folder)
+            forward, tokenizer, id2label = _load_onnx(Path(folder), cache_dir, threads)
+        else:
+            forward, tokenizer, id2label = _load_transformers(folder)
+        metadata = _read_metadata(Path(folder)) if local else {}
+        version = _version(location, metadata)
         return cls(
-            model,
+            forward,
             tokenizer,
-            version=_version(location, metadata),
-            order=order,
+            version=f"{version}+int8" if runtime == "onnx" else version,
+            order=label_order(id2label, location),
             max_length=int(metadata.get("max_length") or min(getattr(tokenizer, "model_max_length", 512), 512)),
             offsets=metadata.get("logit_offsets") or [0.0] * len(LABELS),
         )
@@ -68,23 +82,16 @@ class SentimentModel:
     def predict(self, texts: Sequence[str], batch_size: int = 64, return_embeddings: bool = False):
         """(n, 3) probabilities in ``labels`` order; with ``return_embeddings`` also the mean-pooled
         last hidden state (n, hidden) of the same forward pass (not the sentence-transformers space)."""
-        import torch
-
         prepared = [preprocess(_as_text(text)[:MAX_CHARS]) for text in texts]
-        probabilities = np.zeros((len(prepared), len(LABELS)), dtype=np.float32)
-        embeddings = np.zeros((len(prepared), self._model.config.hidden_size), dtype=np.float32)
         ids = self._tokenizer(prepared, truncation=True, max_length=self.max_length)["input_ids"] if prepared else []
-        order = np.argsort([len(row) for row in ids], kind="stable")
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                inputs = self._tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
-                output = self._model(**inputs, output_hidden_states=return_embeddings)
-                logits = output.logits.float().numpy()[:, self._order] + self._offsets
-                probabilities[batch] = _softmax(logits)
-                if return_embeddings:
-                    embeddings[batch] = _mean_pool(output.hidden_states[-1], inputs["attention_mask"])
+        logits, embeddings = self._forward(ids, batch_size)
+        probabilities = _softmax(logits[:, self._order] + self._offsets).astype(np.float32)
         return (probabilities, embeddings) if return_embeddings else probabilities
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens the model reads for each post (special tokens included, after truncation)."""
+        prepared = [preprocess(_as_text(text)[:MAX_CHARS]) for text in texts]
+        return [len(ids) for ids in self._tokenizer(prepared, truncation=True, max_length=self.max_length)["input_ids"]]
 
     def label_of(self, probabilities: np.ndarray) -> list[str]:
         """The most probable label of each row."""
@@ -130,23 +137,62 @@ def _load_transformers(location: str):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    verbosity = transformers_logging.get_verbosity()
-    # A damaged folder makes transformers log a page-long load report before it raises: the
-    # user gets the one line below instead.
-    transformers_logging.set_verbosity_error()
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         model = AutoModelForSequenceClassification.from_pretrained(location, dtype=torch.float32)
     except Exception as error:  # transformers raises OSError, ValueError, safetensors and JSON errors alike
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        first_line = first_line.removesuffix(" For details look at the above report!")
-        raise ConfigError(
-            f"cannot load sentiment model {location}: {first_line} "
-            "(restore the model folder, or retrain it with `groundswell train sentiment`)"
-        ) from error
-    finally:
-        transformers_logging.set_verbosity(verbosity)
-    return model, tokenizer
+        raise ConfigError(f"cannot load sentiment model {location}: {first_line}") from error
+    return _TorchForward(model.eval(), tokenizer), tokenizer, model.config.id2label
+
+
+def _snapshot(hub_id: str) -> str:
+    """The local folder of a hub model's config, tokenizer and weights (downloaded when online)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(hub_id, allow_patterns=["*.json", "*.txt", "*.model", "model.safetensors", "pytorch_model.bin"])
+    except Exception as error:  # huggingface_hub raises many types for offline, missing and gated repos
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ConfigError(f"cannot fetch sentiment model {hub_id}: {first_line}") from error
+
+
+def _load_onnx(folder: Path, cache_dir: Path, threads: int | None):
+    from transformers import AutoConfig, AutoTokenizer
+
+    from pipeline.classify.onnx import OnnxRunner, ensure_int8
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        id2label = AutoConfig.from_pretrained(folder).id2label
+    except Exception as error:  # as in _load_transformers
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ConfigError(f"cannot load sentiment model {folder}: {first_line}") from error
+    runner = OnnxRunner(ensure_int8(folder, "classifier", cache_dir, name=folder.name), threads)
+    return lambda ids, _batch_size: tuple(runner.run(ids)), tokenizer, id2label
+
+
+class _TorchForward:
+    """fp32 torch: posts sorted by length and batched, so padding stays small."""
+
+    def __init__(self, model, tokenizer):
+        self._model = model
+        self._tokenizer = tokenizer
+
+    def __call__(self, ids: Sequence[Sequence[int]], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        logits = np.zeros((len(ids), self._model.config.num_labels), dtype=np.float32)
+        embeddings = np.zeros((len(ids), self._model.config.hidden_size), dtype=np.float32)
+        order = np.argsort([len(row) for row in ids], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                inputs = self._tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+                output = self._model(**inputs, output_hidden_states=True)
+                logits[batch] = output.logits.float().numpy()
+                embeddings[batch] = _mean_pool(output.hidden_states[-1], inputs["attention_mask"])
+        return logits, embeddings
 
 
 def _version(location: str | Path, metadata: dict) -> str:

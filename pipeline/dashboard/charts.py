@@ -42,7 +42,7 @@ def _layout(figure: go.Figure, height: int, zone: ZoneInfo | None = None, **extr
     figure.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None, "traceorder": "normal"},
         hoverlabel={"namelength": -1},
         **extra,
     )
@@ -100,7 +100,7 @@ def timeline(
     figure.update_yaxes(title_text="posts per minute", row=1, col=1)
     figure.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, barmode="stack", bargap=0.05,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "traceorder": "normal"},
         hoverlabel={"namelength": -1}, clickmode="event+select",
     )
     return figure
@@ -216,7 +216,8 @@ def live_trend(trend: pd.DataFrame, zone: ZoneInfo, baseline_rate: float | None,
 
 
 def live_complaint_mix(mix: pd.DataFrame, height: int = 300) -> go.Figure:
-    """Each complaint type's share of complaints: the last 15 minutes against the hour before."""
+    """Each complaint type's share of complaints: the last 15 minutes (solid) against the hour
+    before (pale), in the type's colour."""
     figure = go.Figure()
     order = list(mix.groupby("complaint_type")["posts"].sum().sort_values().index)
     for period, opacity in (("hour before", 0.35), ("last 15 min", 1.0)):
@@ -227,11 +228,11 @@ def live_complaint_mix(mix: pd.DataFrame, height: int = 300) -> go.Figure:
             hovertemplate=f"{period}: %{{x:.0%}} of complaints (%{{customdata:,}} posts)<extra></extra>",
         )
     figure.update_xaxes(tickformat=".0%", title_text="share of complaining posts")
-    return _layout(figure, height, barmode="group")
+    return _layout(figure, height, barmode="group", showlegend=False)
 
 
 def blame(rows: pd.DataFrame, height: int = 260) -> go.Figure:
-    """Who the last 15 minutes' posts blame, most blamed on top."""
+    """Who the posts blame (blame_target, blame_entity, posts), most blamed on top."""
     figure = go.Figure(
         go.Bar(
             y=[label(entity) if entity == target else f"{label(entity)} ({label(target)})"
@@ -243,3 +244,4 @@ def blame(rows: pd.DataFrame, height: int = 260) -> go.Figure:
     figure.update_yaxes(autorange="reversed")
     figure.update_xaxes(title_text="posts blaming")
     return _layout(figure, height, showlegend=False)
+

@@ -193,6 +193,22 @@ def phase_complaints(store: Store, incident_id: str) -> pd.DataFrame:
     )
 
 
+def top_blamed(store: Store, incident_id: str) -> pd.DataFrame:
+    """``incident_summary.top_blamed`` as rows: blame_target, blame_entity, posts."""
+    return frame(
+        store,
+        """
+        SELECT item.target AS blame_target, coalesce(item.entity, item.target) AS blame_entity, item.posts AS posts
+        FROM (
+            SELECT unnest(from_json(top_blamed, '[{"target": "VARCHAR", "entity": "VARCHAR", "posts": "BIGINT"}]')) AS item
+            FROM incident_summary WHERE incident_id = $incident
+        )
+        ORDER BY posts DESC, blame_entity
+        """,
+        {"incident": incident_id},
+    )
+
+
 def representative_posts(store: Store, incident_id: str, start: datetime, end: datetime, types: int = 3, per_type: int = 3) -> pd.DataFrame:
     """``per_type`` posts for each of the ``types`` most common complaint types: among the
     negative posts the complaint head is surer of than its median for the type, the most

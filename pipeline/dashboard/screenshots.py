@@ -14,7 +14,7 @@ from pathlib import Path
 from pipeline.config import load_settings
 from pipeline.dashboard import bench, browser
 
-HEIGHTS = {"Live": 1500, "Incident review": 2350, "Executive summary": 1750}
+HEIGHTS = {"Live": 2150, "Incident review": 2950, "Executive summary": 2150}
 """Viewport heights that fit each page's content on the sample (Streamlit scrolls inside the page)."""
 
 
@@ -22,7 +22,7 @@ def take(db: Path, out_dir: Path, width: int = 1440) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     with tempfile.TemporaryDirectory() as scratch:
-        aligned = bench.aligned_copy(db, Path(scratch) / "sample.duckdb", load_settings(db_path=db))
+        aligned = bench.aligned_copy(db, Path(scratch) / "groundswell.duckdb", load_settings(db_path=db))
         with browser.running_app(aligned) as url, browser.chromium(width, max(HEIGHTS.values())) as page:
             for title, height in HEIGHTS.items():
                 page.set_viewport_size({"width": width, "height": height})

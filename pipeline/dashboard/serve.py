@@ -1,6 +1,7 @@
 """Serving the dashboard: ``streamlit run dashboard/app.py``, headless, on 127.0.0.1.
 
-The database reaches the app through the environment (``GROUNDSWELL_DB_PATH``,
+``groundswell dashboard`` becomes the Streamlit process (``exec``). The database
+reaches the app through the environment (``GROUNDSWELL_DB_PATH``,
 the ``db_path`` setting), so the app reads its settings the same way as every
 other groundswell command. The tests and the render benchmark start the app with
 these same functions.
@@ -9,7 +10,6 @@ these same functions.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,8 +43,14 @@ def url(port: int) -> str:
     return f"http://{ADDRESS}:{port}"
 
 
-def serve(db: Path, port: int) -> int:
-    """Run the dashboard until interrupted; returns Streamlit's exit status. The database
-    is checked first, so a missing or outdated file is one clear error, not a page of them."""
+def check_database(db: Path) -> None:
+    """Raise the one-line error of a missing or outdated database before anything is served."""
     Store.open(db, read_only=True).close()
-    return subprocess.call(streamlit_command(port), env=environment(db))
+
+
+def run(db: Path, port: int) -> None:
+    """Replace this process with Streamlit serving the dashboard, so that Ctrl-C or a
+    signal reaches the server itself and nothing is left running behind it."""
+    command = streamlit_command(port)
+    sys.stdout.flush()
+    os.execve(command[0], command, environment(db))

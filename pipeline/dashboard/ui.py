@@ -129,9 +129,14 @@ def posts_page(db: str, where: queries.PostFilter, limit: int, offset: int) -> q
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def executive(db: str, incident_id: str, start: datetime, end: datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+def executive(db: str, incident_id: str, start: datetime, end: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The complaint mix per phase, who was blamed, the representative posts."""
     with _read(db) as store:
-        return queries.phase_complaints(store, incident_id), queries.representative_posts(store, incident_id, start, end)
+        return (
+            queries.phase_complaints(store, incident_id),
+            queries.top_blamed(store, incident_id),
+            queries.representative_posts(store, incident_id, start, end),
+        )
 
 
 @st.cache_data(ttl=LIVE_TTL, show_spinner=False)
