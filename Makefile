@@ -14,9 +14,10 @@ test: $(STAMP)   ## run the test suite (the dashboard's browser tests need Debia
 	command -v chromium >/dev/null || ( $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium )
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## slow benchmarks: 1,000,000-post ingest and the classify stage, each against its baseline
+bench: $(STAMP)  ## slow benchmarks: 1,000,000-post ingest, the classify stage and live latency, each against its baseline
 	$(BIN)/groundswell bench ingest
 	$(BIN)/groundswell bench classify
+	$(BIN)/groundswell bench live
 
 install: $(STAMP)
 

@@ -215,10 +215,11 @@ def evaluate_sentiment(
     model: Annotated[Optional[str], typer.Option(help="Sentiment model folder or id (default: the setting).")] = None,
 ) -> None:
     """Macro-averaged recall (TweetEval's metric), per-class precision/recall/F1 and the confusion matrix."""
+    from pipeline.classify.labeller import runtime_options
     from pipeline.classify.training import evaluate_sentiment as evaluate
 
     settings = settings_for(sentiment_model=model)
-    out.print(evaluate(settings.sentiment_model, text, labels).render(), highlight=False)
+    out.print(evaluate(settings.sentiment_model, text, labels, **runtime_options(settings)).render(), highlight=False)
 
 
 @evaluate_app.command("complaints")
@@ -228,12 +229,17 @@ def evaluate_complaints(
     profile: Annotated[Optional[str], typer.Option(help="Incident profile: bundled name or YAML file.")] = None,
 ) -> None:
     """Macro-F1 per head (complaint type, relevance, blame) with per-label scores and confusion matrices."""
-    from pipeline.classify.evaluation import evaluate_heads
-    from pipeline.classify.taxonomy import load_profile
+    from pipeline.classify.encoder import Encoder
+    from pipeline.classify.evaluation import HeadSet, evaluate_heads
+    from pipeline.classify.labeller import runtime_options
+    from pipeline.classify.taxonomy import load_profile, load_taxonomy
 
     settings = settings_for(incident_profile=profile, taxonomy=taxonomy)
     loaded = load_profile(settings.incident_profile)
-    out.print(evaluate_heads(data, settings.taxonomy or loaded.taxonomy_path(), loaded).render(), highlight=False)
+    chosen = load_taxonomy(settings.taxonomy or loaded.taxonomy_path())
+    heads = HeadSet(loaded, chosen, Encoder(**runtime_options(settings)))
+    out.print(f"encoder runtime: {settings.classify_runtime}", highlight=False)
+    out.print(evaluate_heads(data, chosen, loaded, heads).render(), highlight=False)
 
 
 @app.command()
@@ -598,6 +604,40 @@ def bench_dashboard(
     from pipeline.dashboard.bench import run_dashboard_benchmark
 
     out.print(run_dashboard_benchmark(settings_for(db), workdir, posts, echo=out.print).render(), highlight=False)
+
+
+def _rates(value: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        rates = ()
+    if not rates or any(rate <= 0 for rate in rates):
+        raise typer.BadParameter(f"{value!r}: write posts/s as positive numbers separated by commas, e.g. 10,100,500")
+    return rates
+
+
+@bench_app.command("live")
+def bench_live(
+    rates: Annotated[str, typer.Option(help="Offered loads to test, posts/s, comma-separated.")] = "10,100,500",
+    seconds: Annotated[float, typer.Option(help="Seconds each rate is offered.")] = 20.0,
+    drain_seconds: Annotated[float, typer.Option(help="Seconds allowed after the last post for everything to land.")] = 30.0,
+    bisect: Annotated[int, typer.Option(help="Extra runs between the highest sustained and the lowest failing rate.")] = 2,
+    baseline_seconds: Annotated[float, typer.Option(help="Seconds of the one-post-per-transaction baseline (0: skip it).")] = 20.0,
+    db_dir: Annotated[Path, typer.Option(help="Where the live flow's databases, logs and observations go.")] = Path("data/bench/live"),
+    out_dir: Annotated[Path, typer.Option(help="Where live.json and live.md are written.")] = Path("data/bench"),
+) -> None:
+    """End-to-end latency of `groundswell live --source webhook` (signed POST -> classified row seen by a
+    read-only reader) at each offered rate: p50/p95/p99, the highest sustained rate, and the
+    one-post-per-transaction baseline measured in the same run."""
+    from pipeline.bench_live import LiveBenchOptions, run_live_benchmark
+
+    options = LiveBenchOptions(
+        rates=_rates(rates), seconds=seconds, drain_seconds=drain_seconds, bisect_steps=bisect,
+        baseline_seconds=baseline_seconds, db_dir=db_dir, out_dir=out_dir,
+    )
+    result = run_live_benchmark(settings_for(), options, console=err)
+    out.print(result.render(), highlight=False)
+    out.print(f"wrote {out_dir / 'live.json'} and {out_dir / 'live.md'}", highlight=False)
 
 
 def print_summary(result: summary_module.Summary) -> None:

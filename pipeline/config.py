@@ -61,7 +61,18 @@ class Settings(BaseSettings):
     taxonomy: str | None = Field(
         None, description="Complaint taxonomy overriding the profile's: a bundled name or a YAML file."
     )
-    classify_batch_size: int = Field(64, ge=1, description="Posts per forward pass of the transformers.")
+    classify_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="How the transformers run: 'onnx' (int8 ONNX Runtime, about twice as fast; labels carry a '+int8' version) or 'torch' (fp32, as trained).",
+    )
+    classify_threads: int | None = Field(
+        None, ge=1, description="Posts the onnx runtime classifies at once, one per thread (default: one per CPU)."
+    )
+    model_cache_dir: Path = Field(
+        Path("~/.cache/groundswell"),
+        description="Where the onnx runtime keeps the int8 graphs it exports on first use (keyed by the weights' digest).",
+    )
+    classify_batch_size: int = Field(64, ge=1, description="Posts per forward pass of the transformers (torch runtime).")
     classify_page_size: int = Field(
         512, ge=1, description="Posts per page handed to a classify worker and written in one transaction."
     )

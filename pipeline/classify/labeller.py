@@ -75,14 +75,20 @@ class Labeller:
         from pipeline.classify.sentiment import SentimentModel
         from pipeline.classify.taxonomy import load_profile, load_taxonomy
 
+        from pipeline.classify.encoder import Encoder
+
         profile = load_profile(settings.incident_profile)
         taxonomy = load_taxonomy(settings.taxonomy) if settings.taxonomy else None
-        sentiment = SentimentModel.load(settings.sentiment_model)
-        return cls(sentiment, HeadSet(profile, taxonomy), settings.classify_batch_size)
+        sentiment = SentimentModel.load(settings.sentiment_model, **runtime_options(settings))
+        return cls(sentiment, HeadSet(profile, taxonomy, Encoder(**runtime_options(settings))), settings.classify_batch_size)
 
     @property
     def version(self) -> str:
-        return f"{self.sentiment.version}+{self.heads.version}"
+        """Every model's version; ``+encoder-int8`` when the heads' encoder ran on the onnx runtime,
+        whose embeddings (and so labels) differ slightly from torch's (the sentiment version says
+        the same for itself: ``sentiment-v1+int8``)."""
+        encoder = "+encoder-int8" if self.heads.encoder.runtime == "onnx" else ""
+        return f"{self.sentiment.version}+{self.heads.version}{encoder}"
 
     def label(self, texts: Sequence[str]) -> list[PostLabel]:
         heads = self.heads.predict(list(texts))
@@ -133,6 +139,11 @@ class Labeller:
         return pa.Table.from_pydict(rows, schema=LABEL_SCHEMA)
 
 
+def runtime_options(settings: Settings) -> dict:
+    """How the transformers run (``runtime``, ``cache_dir``, ``threads``): what SentimentModel.load and Encoder take."""
+    return {"runtime": settings.classify_runtime, "cache_dir": settings.model_cache_dir, "threads": settings.classify_threads}
+
+
 @dataclass
 class ClassifyReport:
     model_version: str
@@ -173,7 +184,9 @@ def classify_pending(
     return report
 
 
-MODEL_SETTINGS = ("sentiment_model", "incident_profile", "taxonomy", "classify_batch_size", "classify_runtime")
+MODEL_SETTINGS = (
+    "sentiment_model", "incident_profile", "taxonomy", "classify_batch_size", "classify_runtime", "classify_threads", "model_cache_dir",
+)
 """The settings that decide which models a Labeller loads and how it batches."""
 
 

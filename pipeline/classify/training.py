@@ -330,12 +330,13 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def evaluate_sentiment(model_location: str | Path, text_file: Path, labels_file: Path) -> EvaluationReport:
-    """Score a sentiment model on a TweetEval-style pair: one post per line, labels 0/1/2 per line."""
+def evaluate_sentiment(model_location: str | Path, text_file: Path, labels_file: Path, **runtime) -> EvaluationReport:
+    """Score a sentiment model on a TweetEval-style pair: one post per line, labels 0/1/2 per line.
+    ``runtime``: how it runs (SentimentModel.load's runtime, cache_dir, threads; default torch)."""
     from pipeline.classify.sentiment import SentimentModel
 
     texts, truth = read_tweeteval(text_file, labels_file)
-    model = SentimentModel.load(model_location)
+    model = SentimentModel.load(model_location, **runtime)
     predicted = model.predict(texts).argmax(axis=1).tolist()
     return EvaluationReport(truth=truth, predicted=predicted, labels=model.labels, model=model.version)
 
