@@ -106,7 +106,7 @@ def refresh(store: Store, settings: Settings | None = None, *, full: bool = Fals
         _stage_scope(store, None if full else previous[0])
         _install_timeline(store)
         realigned = _realign(store, full)
-        _refresh_history(store, settings, full)
+        _refresh_history(store, settings, full, None if full else previous[0][1])
         _refresh_minutes(store)
         detect.refresh_baseline(store, settings)
         _refresh_summary(store, settings)
@@ -178,19 +178,28 @@ def _stage_scope(store: Store, watermarks: tuple | None) -> None:
     (``alignment_delta``), and every post in the old or new window of an incident whose window
     or phases changed (``realign_minutes``). Runs before the new timeline is installed."""
     execute = store.connection.execute
-    execute("CREATE OR REPLACE TEMP TABLE alignment_delta (id VARCHAR)")
+    # ``post_rowid`` finds the posts again cheaply: row ids hold for the transaction.
+    execute("CREATE OR REPLACE TEMP TABLE alignment_delta (post_rowid BIGINT, id VARCHAR, minute TIMESTAMPTZ, fresh BOOLEAN)")
     execute("CREATE OR REPLACE TEMP TABLE realign_minutes (minute TIMESTAMPTZ)")
     if watermarks is None:
         return
+    posts_watermark, labels_watermark = watermarks
     execute(
-        """
-        INSERT INTO alignment_delta
-        SELECT id FROM posts WHERE ingested_at > coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ)
-        UNION
-        SELECT post_id FROM post_labels WHERE classified_at > coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ)
-        """,
-        list(watermarks),
+        "INSERT INTO alignment_delta SELECT rowid, id, date_trunc('minute', created_at), true FROM posts "
+        "WHERE ingested_at > coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ)",
+        [posts_watermark],
     )
+    execute(
+        "CREATE OR REPLACE TEMP TABLE relabelled AS "
+        "SELECT post_id FROM post_labels WHERE classified_at > coalesce(?::TIMESTAMPTZ, '-infinity'::TIMESTAMPTZ) "
+        "EXCEPT SELECT id FROM alignment_delta",
+        [labels_watermark],
+    )
+    if store.query("SELECT count(*) FROM relabelled")[0][0]:  # older posts with a new label
+        execute(
+            "INSERT INTO alignment_delta SELECT rowid, id, date_trunc('minute', created_at), false FROM posts "
+            "WHERE id IN (SELECT post_id FROM relabelled)"
+        )
     old = _INCIDENT_DIGEST.format(windows="alignment_windows", phases="alignment_phases")
     new = _INCIDENT_DIGEST.format(windows="staged_windows", phases="staged_phases")
     execute(
@@ -258,7 +267,7 @@ def _realign(store: Store, full: bool) -> int:
     )
     in_realigned = _in_minutes(store, "realign_minutes")
     return _insert_aligned(store, f"WHERE {in_realigned}") + _insert_aligned(
-        store, f"WHERE id IN (SELECT id FROM alignment_delta) AND NOT coalesce({in_realigned}, false)"
+        store, f"WHERE rowid IN (SELECT post_rowid FROM alignment_delta) AND NOT coalesce({in_realigned}, false)"
     )
 
 
@@ -338,11 +347,13 @@ def _latest(store: Store) -> str:
     return "" if versions <= 1 else _LATEST
 
 
-def _refresh_history(store: Store, settings: Settings, full: bool) -> None:
+def _refresh_history(store: Store, settings: Settings, full: bool, labels_watermark: datetime | None) -> None:
     """Keep ``minute_volume`` to exactly the minutes the seasonal baseline reads (each window
     minute on each of the previous ``detector_history_days`` days, give or take the spread),
-    every one of them present (zero when no post): drop minutes no longer read and those the
-    delta touched, then count the ones missing."""
+    every one of them present (zero when no post). A full refresh counts them all; an
+    incremental one adds what the changed posts change (a new post counts
+    with its label, a relabelled one moves from its old label to its new), drops the minutes no
+    longer read and counts the ones newly read."""
     execute = store.connection.execute
     spread = detect.SEASONAL_SPREAD_MINUTES
     execute(
@@ -357,14 +368,8 @@ def _refresh_history(store: Store, settings: Settings, full: bool) -> None:
     if full:
         execute("DELETE FROM minute_volume")
     else:
-        execute(
-            """
-            DELETE FROM minute_volume
-            WHERE minute NOT IN (SELECT minute FROM history_minutes)
-               OR minute IN (SELECT DISTINCT date_trunc('minute', created_at) FROM posts
-                             WHERE id IN (SELECT id FROM alignment_delta))
-            """
-        )
+        _add_changes_to_history(store, labels_watermark)
+        execute("DELETE FROM minute_volume WHERE minute NOT IN (SELECT minute FROM history_minutes)")
     execute(
         "CREATE OR REPLACE TEMP TABLE missing_minutes AS "
         "SELECT minute FROM history_minutes EXCEPT SELECT minute FROM minute_volume"
@@ -389,6 +394,36 @@ def _refresh_history(store: Store, settings: Settings, full: bool) -> None:
         FROM missing_minutes m LEFT JOIN counts c USING (minute)
         ORDER BY m.minute
         """
+    )
+
+
+def _add_changes_to_history(store: Store, labels_watermark: datetime | None) -> None:
+    """Update the stored ``minute_volume`` rows by what the posts in ``alignment_delta`` change."""
+    latest = "QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY classified_at DESC, model_version DESC) = 1"
+    store.connection.execute(
+        f"""
+        UPDATE minute_volume SET posts = minute_volume.posts + c.posts,
+                                 relevant_posts = minute_volume.relevant_posts + c.relevant_posts,
+                                 complaint_posts = minute_volume.complaint_posts + c.complaint_posts
+        FROM (
+            WITH labels AS (
+                SELECT post_id, classified_at, model_version, relevant, complaint_type FROM post_labels
+                WHERE post_id IN (SELECT id FROM alignment_delta)
+            ),
+            new AS (SELECT * FROM labels {latest}),
+            old AS (SELECT * FROM labels WHERE classified_at <= ?::TIMESTAMPTZ {latest})
+            SELECT d.minute, count(*) FILTER (d.fresh) AS posts,
+                   count(*) FILTER (n.relevant) - count(*) FILTER (NOT d.fresh AND o.relevant) AS relevant_posts,
+                   count(*) FILTER (n.relevant AND n.complaint_type <> 'none')
+                       - count(*) FILTER (NOT d.fresh AND o.relevant AND o.complaint_type <> 'none') AS complaint_posts
+            FROM alignment_delta d
+            LEFT JOIN new n ON n.post_id = d.id
+            LEFT JOIN old o ON o.post_id = d.id
+            GROUP BY d.minute
+        ) c
+        WHERE minute_volume.minute = c.minute
+        """,
+        [labels_watermark],
     )
 
 

@@ -174,19 +174,33 @@ def _remove_database(path: Path) -> None:
 
 @dataclass
 class ClassifyBenchmark:
+    """Posts per second of the whole classify stage on each runtime, the per-post alternative, and the
+    encoder work done per second against the machine's floating-point peak."""
+
     posts: int
+    runtime: str
     seconds: float
     posts_per_second: float
+    torch_seconds: float
+    torch_posts_per_second: float
     baseline_posts: int
     baseline_seconds: float
     baseline_posts_per_second: float
-    mean_tokens: float
+    english_posts: int
+    sentiment_tokens: float
+    encoder_tokens: float
     gflop_per_post: float
     achieved_gflops: float
+    torch_achieved_gflops: float
+    peak_gflops: float
+    peak_derivation: str
     matmul_gflops: float
     threads: int
     model_version: str
+    torch_model_version: str
     machine: str
+    load_before: str
+    load_after: str
 
     @property
     def speedup(self) -> float:
@@ -194,20 +208,26 @@ class ClassifyBenchmark:
 
     @property
     def peak_share(self) -> float:
-        return self.achieved_gflops / self.matmul_gflops
+        return self.achieved_gflops / self.peak_gflops
 
     def render(self) -> str:
+        torch_rate, base = self.torch_posts_per_second, self.baseline_posts_per_second
         return "\n".join(
             [
-                f"classify benchmark on {self.machine}, {self.threads} torch threads, {self.model_version}",
-                f"  groundswell classify : {self.posts:,} sample posts, all heads, batched as the flow does, "
-                f"in {self.seconds:.1f} s = {self.posts_per_second:,.1f} posts/s",
-                f"  one post at a time   : transformers pipeline('text-classification') + spaCy per post, "
-                f"{self.baseline_posts:,} posts in {self.baseline_seconds:.1f} s = {self.baseline_posts_per_second:,.1f} posts/s",
-                f"  speed-up             : {self.speedup:,.1f}x",
-                f"  encoder work         : {self.mean_tokens:.1f} tokens/post, {self.gflop_per_post:.2f} GFLOP/post "
-                f"(two MiniLM-L6 passes) = {self.achieved_gflops:,.1f} GFLOP/s, "
-                f"{100 * self.peak_share:.0f}% of this machine's measured fp32 matmul rate ({self.matmul_gflops:,.0f} GFLOP/s)",
+                f"classify benchmark on {self.machine}; load average {self.load_before} before, {self.load_after} after",
+                f"  groundswell classify, {self.runtime:<5}: {self.posts:,} sample posts ({self.english_posts:,} English), all heads, "
+                f"pages of 1,024 as the flow does, in {self.seconds:.1f} s = {self.posts_per_second:,.1f} posts/s (labels {self.model_version})",
+                f"  groundswell classify, torch: the same posts, pages interleaved with the above, in {self.torch_seconds:.1f} s "
+                f"= {torch_rate:,.1f} posts/s (labels {self.torch_model_version})",
+                f"  one post at a time         : transformers pipeline('text-classification') + spaCy per post, "
+                f"{self.baseline_posts:,} posts in {self.baseline_seconds:.1f} s = {base:,.1f} posts/s",
+                f"  speed-up                   : {self.runtime} {self.speedup:,.1f}x and torch {torch_rate / base:,.1f}x the one-at-a-time "
+                f"rate; {self.runtime} {self.posts_per_second / torch_rate:,.2f}x torch",
+                f"  encoder work               : {self.sentiment_tokens:.1f} sentiment + {self.encoder_tokens:.1f} encoder tokens per English post, "
+                f"2 FLOP per layer weight per token = {self.gflop_per_post:.3f} GFLOP per post (all posts)",
+                f"  share of fp32 peak         : {self.runtime} {self.achieved_gflops:,.1f} GFLOP/s = {100 * self.peak_share:.0f}%, "
+                f"torch {self.torch_achieved_gflops:,.1f} GFLOP/s = {100 * self.torch_achieved_gflops / self.peak_gflops:.0f}% "
+                f"of {self.peak_gflops:,.1f} GFLOP/s ({self.peak_derivation}); measured torch fp32 matmul: {self.matmul_gflops:,.1f} GFLOP/s",
             ]
         )
 
@@ -227,34 +247,51 @@ def run_classify_benchmark(
 
     from pipeline.classify.labeller import Labeller
 
+    load_before = _load_average()
     texts = sample_texts(settings.sample_dir, posts)
-    echo(f"loading the models ({settings.sentiment_model}, profile {settings.incident_profile}) ...")
-    labeller = Labeller.load(settings)
-    labeller.label(texts[:64])  # warm-up: first calls allocate
-    echo(f"classifying {len(texts):,} posts ...")
-    started = time.perf_counter()
-    for start in range(0, len(texts), 1024):
-        labeller.label(texts[start : start + 1024])
-    seconds = time.perf_counter() - started
+    torch_settings = settings.model_copy(update={"classify_runtime": "torch"})
+    echo(f"loading the models ({settings.sentiment_model}, profile {settings.incident_profile}) on {settings.classify_runtime} and torch ...")
+    fast, slow = Labeller.load(settings), Labeller.load(torch_settings)
+    for labeller in (fast, slow):
+        labeller.label(texts[:64])  # warm-up: first calls allocate
+    echo(f"classifying {len(texts):,} posts on each runtime ...")
+    seconds = {"fast": 0.0, "slow": 0.0}
+    for start in range(0, len(texts), 1024):  # interleaved, so a change in the machine's load hits both alike
+        for name, labeller in (("fast", fast), ("slow", slow)):
+            started = time.perf_counter()
+            labeller.label(texts[start : start + 1024])
+            seconds[name] += time.perf_counter() - started
 
     echo(f"baseline: one post at a time on {baseline_posts:,} posts ...")
     baseline_seconds = _one_at_a_time(settings, texts[:baseline_posts])
-    tokens = _mean_tokens(labeller, texts)
-    gflop = 2 * 2 * _encoder_parameters(labeller) * tokens / 1e9  # 2 FLOPs per weight per token, 2 encoder passes
+    english, sentiment_tokens, encoder_tokens = _english_tokens(fast, texts)
+    gflop = _gflop_per_post(settings, english, sentiment_tokens, encoder_tokens, len(texts))
+    peak, derivation = fp32_peak_gflops()
     result = ClassifyBenchmark(
         posts=len(texts),
-        seconds=seconds,
-        posts_per_second=len(texts) / seconds,
+        runtime=settings.classify_runtime,
+        seconds=seconds["fast"],
+        posts_per_second=len(texts) / seconds["fast"],
+        torch_seconds=seconds["slow"],
+        torch_posts_per_second=len(texts) / seconds["slow"],
         baseline_posts=baseline_posts,
         baseline_seconds=baseline_seconds,
         baseline_posts_per_second=baseline_posts / baseline_seconds,
-        mean_tokens=tokens,
+        english_posts=english,
+        sentiment_tokens=sentiment_tokens,
+        encoder_tokens=encoder_tokens,
         gflop_per_post=gflop,
-        achieved_gflops=gflop * len(texts) / seconds,
+        achieved_gflops=gflop * len(texts) / seconds["fast"],
+        torch_achieved_gflops=gflop * len(texts) / seconds["slow"],
+        peak_gflops=peak,
+        peak_derivation=derivation,
         matmul_gflops=_matmul_gflops(),
         threads=torch.get_num_threads(),
-        model_version=labeller.version,
+        model_version=fast.version,
+        torch_model_version=slow.version,
         machine=machine_description(),
+        load_before=load_before,
+        load_after=_load_average(),
     )
     out = Path("data/bench")
     out.mkdir(parents=True, exist_ok=True)
@@ -262,6 +299,66 @@ def run_classify_benchmark(
         json.dumps({**asdict(result), "speedup": result.speedup, "peak_share": result.peak_share}, indent=2) + "\n"
     )
     return result
+
+
+def fp32_peak_gflops(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[float, str]:
+    """The CPUs' fp32 peak and how it was derived: cores x clock x FLOP per cycle.
+
+    FLOP per cycle per core = SIMD lanes (16 with avx512f, 8 with avx2/avx, else 4) x 2 when the
+    CPU has fma x 2 FMA units: /proc/cpuinfo shows the first two, the two FMA pipes are an
+    assumption (true of recent x86 server cores; some AVX-512 parts have one). The clock is the
+    mean ``cpu MHz`` there: the nominal clock, so turbo can exceed this "peak" a little."""
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    clocks = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
+    lanes, isa = (16, "avx512f") if "avx512f" in flags else (8, "avx2") if "avx2" in flags else (8, "avx") if "avx" in flags else (4, "sse")
+    fma = 2 if "fma" in flags else 1
+    cores = _cores()
+    ghz = (sum(clocks) / len(clocks) / 1000) if clocks else 0.0
+    per_cycle = lanes * fma * 2
+    derivation = (f"{cores} cores x {ghz:.2f} GHz (cpu MHz) x {per_cycle} FLOP/cycle: {isa} {lanes} fp32 lanes"
+                  f"{' x 2 (fma)' if fma == 2 else ''} x 2 FMA units (assumed)")
+    return cores * ghz * per_cycle, derivation
+
+
+def _english_tokens(labeller, texts: list[str]) -> tuple[int, float, float]:
+    """English posts (the only ones the transformers read) and their mean token counts in each model."""
+    from pipeline.classify.language import detect_languages
+
+    english = [text for text, language in zip(texts, detect_languages(texts)) if language.is_english]
+    sentiment = labeller.sentiment.token_counts(english)
+    encoder = labeller.heads.encoder.token_counts(english)
+    return len(english), sum(sentiment) / max(1, len(english)), sum(encoder) / max(1, len(english))
+
+
+def _gflop_per_post(settings: Settings, english: int, sentiment_tokens: float, encoder_tokens: float, posts: int) -> float:
+    """2 FLOP per layer weight per token in each transformer, over the English posts, per post classified."""
+    from pipeline.classify.encoder import default_model_path
+
+    sentiment = _layer_weights(Path(settings.sentiment_model).expanduser() / "config.json")
+    encoder = _layer_weights(default_model_path() / "config.json")
+    return 2 * (sentiment * sentiment_tokens + encoder * encoder_tokens) * english / posts / 1e9
+
+
+def _layer_weights(config_path: Path) -> int:
+    """Weights every token multiplies in a BERT-style encoder: Q, K, V, output and the two feed-forward matrices per layer."""
+    config = json.loads(config_path.read_text())
+    hidden, inner = config["hidden_size"], config["intermediate_size"]
+    return config["num_hidden_layers"] * (4 * hidden * hidden + 2 * hidden * inner)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 def _first_loadable(spacy, names: tuple[str, ...]):
@@ -290,18 +387,6 @@ def _one_at_a_time(settings: Settings, texts: list[str]) -> float:
         classifier(text)
         nlp(text)
     return time.perf_counter() - started
-
-
-def _mean_tokens(labeller, texts: list[str]) -> float:
-    tokenizer = labeller.sentiment._tokenizer
-    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=labeller.sentiment.max_length)["input_ids"]]
-    return sum(lengths) / len(lengths)
-
-
-def _encoder_parameters(labeller) -> int:
-    """Weights that multiply every token (the transformer layers, not the embedding lookup)."""
-    model = labeller.sentiment._model
-    return sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
 
 
 def _matmul_gflops(size: int = 1024, repeats: int = 20) -> float:

@@ -47,7 +47,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,7 +69,7 @@ STARTUP_SECONDS = 600.0
 AUTHOR = {"id": "1", "name": "groundswell bench", "username": "groundswell_bench", "public_metrics": {"followers_count": 0}}
 _LIVE_SETTINGS = (
     "live_batch_posts", "live_batch_seconds", "live_queue_batches", "live_lag_warning_seconds", "live_refresh_seconds",
-    "webhook_max_body_bytes", "max_record_bytes", "max_text_chars", "model_cache_dir",
+    "webhook_max_body_bytes", "max_record_bytes", "max_text_chars",
 )
 
 
@@ -162,6 +162,17 @@ class LiveBenchmark:
     def ratio(self) -> float | None:
         return self.sustained_rate / self.baseline_rate if self.baseline_rate else None
 
+    @property
+    def saturated_rate(self) -> float | None:
+        """Posts/s stored while overloaded (the best of the runs that fell behind): the flow's capacity."""
+        return max((run.stored_per_second for run in self.runs if not run.sustained), default=None)
+
+    def _capacity(self) -> str:
+        if self.saturated_rate is None:
+            return "no tested rate overloaded it"
+        versus = f" ({self.saturated_rate / self.baseline_rate:,.1f}x the baseline)" if self.baseline_rate else ""
+        return f"{self.saturated_rate:,.1f} posts/s stored while overloaded{versus}"
+
     def render(self) -> str:
         header = f"{'offered/s':>9} {'sent':>7} {'stored':>7} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7} {'max s':>7} {'p50 1st→last third':>19} {'stored/s':>9}  verdict"
         lines = [
@@ -178,7 +189,8 @@ class LiveBenchmark:
             )
         ratio = f"{self.ratio:,.1f}x" if self.ratio is not None else "-"
         lines += [
-            f"highest sustained rate: {self.sustained_rate:,.0f} posts/s",
+            f"reader: {self.observer_failed_polls} polls could not open the database, the slowest took {self.observer_slowest_poll:.2f} s",
+            f"highest sustained rate: {self.sustained_rate:,.0f} posts/s; capacity: {self._capacity()}",
             f"baseline, one post per classify call and per transaction: {self.baseline_posts:,} posts in "
             f"{self.baseline_seconds:.1f} s = {self.baseline_rate:,.1f} posts/s; micro-batched / baseline: {ratio}",
         ]
@@ -204,7 +216,7 @@ class LiveBenchmark:
                 "",
                 *rows,
                 "",
-                f"Highest sustained rate: **{self.sustained_rate:,.0f} posts/s**.",
+                f"Highest sustained rate: **{self.sustained_rate:,.0f} posts/s**; capacity: {self._capacity()}.",
                 f"Baseline (one post per classify call and per transaction): {self.baseline_rate:,.1f} posts/s; "
                 f"micro-batched / baseline: {ratio}.",
                 "",
@@ -217,6 +229,7 @@ class LiveBenchmark:
             "runs": [asdict(run) | {"sustained": run.sustained, "verdict": run.verdict()} for run in self.runs],
             "baseline_posts_per_second": self.baseline_rate,
             "ratio": self.ratio,
+            "saturated_posts_per_second": self.saturated_rate,
         }
 
 
@@ -366,7 +379,7 @@ class LiveFlow:
             while True:
                 try:  # before the flow binds its port the connection is refused; after, it waits in the backlog
                     return await client.post(self.url, content=body, headers=signed_headers(self.secret, body), timeout=STARTUP_SECONDS)
-                except httpx.ConnectError:
+                except httpx.TransportError:  # refused, or reset by a flow that died: check() tells which
                     await asyncio.sleep(0.25)
 
         request = asyncio.create_task(first_request())

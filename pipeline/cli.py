@@ -256,9 +256,9 @@ def align(
     with Store.open(settings.db_path) as store:
         report = refresh(store, settings, full=full)
         rows = summary_rows(store, incident)
-    out.print(report.render(), highlight=False)
+    out.print(report.render(), highlight=False, markup=False)
     for row in rows:
-        out.print("\n" + row.render(), highlight=False)
+        out.print("\n" + row.render(), highlight=False, markup=False)
 
 
 @app.command()
@@ -279,10 +279,10 @@ def detect(
     delivery = deliver_pending(settings)
     with Store.open(settings.db_path, read_only=True) as store:
         alerts = alerts_of(store, [incident] if incident else None)
-    out.print(report.render(), highlight=False)
+    out.print(report.render(), highlight=False, markup=False)
     for alert in alerts:
-        out.print(alert.render(), highlight=False)
-    out.print(delivery.render(), highlight=False)
+        out.print(alert.render(), highlight=False, markup=False)
+    out.print(delivery.render(), highlight=False, markup=False)
 
 
 @app.command()
@@ -563,7 +563,7 @@ def bench_classify(
     posts: Annotated[int, typer.Option(help="Sample posts to classify.")] = 2_000,
     baseline_posts: Annotated[int, typer.Option(help="Posts for the one-at-a-time baseline.")] = 200,
 ) -> None:
-    """Classify-stage throughput (all heads, batched) against transformers + spaCy one post at a time."""
+    """Classify-stage throughput (all heads) on the configured runtime and on torch, against transformers + spaCy one post at a time."""
     from pipeline.bench import run_classify_benchmark
 
     out.print(run_classify_benchmark(settings_for(), posts, baseline_posts, echo=out.print).render(), highlight=False)
@@ -591,7 +591,7 @@ def bench_align(
     from pipeline.bench_align import run_align_benchmark
 
     result = run_align_benchmark(workdir, posts, days=days, settings=settings_for(), echo=out.print)
-    out.print(result.render(), highlight=False)
+    out.print(result.render(), highlight=False, markup=False)
 
 
 @bench_app.command("dashboard")
@@ -619,10 +619,10 @@ def _rates(value: str) -> tuple[float, ...]:
 @bench_app.command("live")
 def bench_live(
     rates: Annotated[str, typer.Option(help="Offered loads to test, posts/s, comma-separated.")] = "10,100,500",
-    seconds: Annotated[float, typer.Option(help="Seconds each rate is offered.")] = 20.0,
-    drain_seconds: Annotated[float, typer.Option(help="Seconds allowed after the last post for everything to land.")] = 30.0,
-    bisect: Annotated[int, typer.Option(help="Extra runs between the highest sustained and the lowest failing rate.")] = 2,
-    baseline_seconds: Annotated[float, typer.Option(help="Seconds of the one-post-per-transaction baseline (0: skip it).")] = 20.0,
+    seconds: Annotated[float, typer.Option(min=1.0, help="Seconds each rate is offered.")] = 20.0,
+    drain_seconds: Annotated[float, typer.Option(min=0.0, help="Seconds allowed after the last post for everything to land.")] = 30.0,
+    bisect: Annotated[int, typer.Option(min=0, help="Extra runs between the highest sustained and the lowest failing rate.")] = 2,
+    baseline_seconds: Annotated[float, typer.Option(min=0.0, help="Seconds of the one-post-per-transaction baseline (0: skip it).")] = 20.0,
     db_dir: Annotated[Path, typer.Option(help="Where the live flow's databases, logs and observations go.")] = Path("data/bench/live"),
     out_dir: Annotated[Path, typer.Option(help="Where live.json and live.md are written.")] = Path("data/bench"),
 ) -> None:
@@ -636,8 +636,8 @@ def bench_live(
         baseline_seconds=baseline_seconds, db_dir=db_dir, out_dir=out_dir,
     )
     result = run_live_benchmark(settings_for(), options, console=err)
-    out.print(result.render(), highlight=False)
-    out.print(f"wrote {out_dir / 'live.json'} and {out_dir / 'live.md'}", highlight=False)
+    out.print(result.render(), highlight=False, markup=False)
+    out.print(f"wrote {out_dir / 'live.json'} and {out_dir / 'live.md'}", highlight=False, markup=False)
 
 
 def print_summary(result: summary_module.Summary) -> None:

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     )
     classify_runtime: Literal["onnx", "torch"] = Field(
         "onnx",
-        description="How the transformers run: 'onnx' (int8 ONNX Runtime, about twice as fast; labels carry a '+int8' version) or 'torch' (fp32, as trained).",
+        description="How the transformers run: 'onnx' (int8 ONNX Runtime, one post per run; labels carry '+int8' versions) or 'torch' (fp32, as trained).",
     )
     classify_threads: int | None = Field(
         None, ge=1, description="Posts the onnx runtime classifies at once, one per thread (default: one per CPU)."

@@ -41,10 +41,11 @@ def add_incident(store: Store, incident: str, started: datetime | None, resolved
 
 
 def add_posts(store: Store, *posts: tuple[str, datetime]) -> None:
-    store.connection.executemany(
+    store.connection.execute(
         "INSERT INTO posts (id, source, native_id, text, created_at, like_count, repost_count, ingested_at) "
-        "VALUES (?, 'x', ?, 'text of ' || ?, ?, 2, 1, now())",
-        [[post_id, post_id, post_id, created_at] for post_id, created_at in posts],
+        "SELECT id, 'x', id, 'text of ' || id, created_at, 2, 1, now() "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS id, unnest(?::TIMESTAMPTZ[]) AS created_at)",
+        [[post_id for post_id, _ in posts], [created_at for _, created_at in posts]],
     )
 
 
@@ -221,8 +222,10 @@ def test_the_lagged_correlation_finds_the_lag_built_into_the_series(store):
         for n in range(values[minute - 4])
     ]
     add_posts(store, *posts)
-    for post_id, _ in posts:
-        label(store, post_id, "negative", "errors")
+    store.connection.execute(
+        "INSERT INTO post_labels (post_id, model_version, is_english, sentiment, complaint_type, relevant, classified_at) "
+        "SELECT id, 'v1', true, 'negative', 'errors', true, now() FROM posts"
+    )
     store.connection.executemany(
         "INSERT INTO metrics VALUES ('join_errors', '{}', ?, ?, 'prometheus')",
         [[at(10, 0) + timedelta(minutes=minute), value / 100] for minute, value in enumerate(values)],
@@ -274,6 +277,14 @@ def dump(store: Store) -> dict[str, list[tuple]]:
 
 def test_an_incremental_refresh_leaves_the_same_tables_as_a_full_rebuild(hand_built, db_path, tmp_path):
     store = hand_built
+    yesterday = timedelta(days=1)
+    add_posts(store, ("h0", at(12, 16) - yesterday))  # in the seasonal history of the window
+    label(store, "h0", "negative", "errors")
+    assert refresh(store, SETTINGS).mode == "incremental"
+    assert store.query("SELECT * FROM minute_volume WHERE posts > 0") == [(at(12, 16) - yesterday, 1, 1, 1)]
+    add_posts(store, ("h1", at(12, 16, 30) - yesterday), ("h2", at(12, 17) - yesterday))
+    label(store, "h1", "negative", "delay")
+    label(store, "h0", "neutral", "none", version="v2")  # no longer a complaint
     add_posts(store, ("n1", at(12, 40)), ("n2", at(9, 0)), ("n3", at(12, 15, 30)))
     label(store, "n1", "negative", "capacity")
     label(store, "p09", "neutral", "none", version="v2")  # relabelled by a newer model
@@ -294,6 +305,10 @@ def test_an_incremental_refresh_leaves_the_same_tables_as_a_full_rebuild(hand_bu
             ("p07", "second", "before"),
         ]
         assert refresh(incremental, SETTINGS).posts_realigned == 0
+        assert incremental.query("SELECT * FROM minute_volume WHERE posts > 0 AND minute < ? ORDER BY 1", [DAY]) == [
+            (at(12, 16) - yesterday, 2, 2, 1),
+            (at(12, 17) - yesterday, 1, 0, 0),
+        ]
 
 
 def test_a_query_for_one_incident_reads_only_the_materialised_rows(hand_built):

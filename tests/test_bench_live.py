@@ -43,16 +43,18 @@ def test_a_tiny_run_observes_every_post_sent_with_a_latency_and_writes_the_summa
     assert set(observed["seen"]) <= labelled and len(observed["seen"]) == 15
     assert result.baseline_posts >= 1 and result.ratio is not None
     summary = json.loads((tmp_path / "live.json").read_text())
-    assert set(summary) >= {"runs", "sustained_rate", "baseline_posts_per_second", "ratio", "machine", "load_before", "load_after"}
+    assert set(summary) >= {"runs", "sustained_rate", "saturated_posts_per_second", "baseline_posts_per_second", "ratio", "machine", "load_before", "load_after"}
+    assert summary["saturated_posts_per_second"] is None  # nothing was overloaded
     assert set(summary["runs"][0]) >= {"rate", "sent", "stored", "p50", "p95", "p99", "max", "early_p50", "late_p50", "sustained", "verdict"}
     assert "| 5 | 15 | 15 |" in (tmp_path / "live.md").read_text()
 
 
-def test_a_live_flow_that_dies_is_one_error_with_the_end_of_its_stderr(tmp_path):
-    settings = load_settings(sentiment_model=str(tmp_path / "no-such-model"), sample_dir=SAMPLE_DIR)
+def test_a_live_flow_that_dies_is_one_error_with_the_end_of_its_stderr(tmp_path, monkeypatch):
+    settings = load_settings(sentiment_model=MODEL, sample_dir=SAMPLE_DIR)
     options = LiveBenchOptions(rates=(5.0,), seconds=1.0, bisect_steps=0, baseline_seconds=0, db_dir=tmp_path / "live", out_dir=tmp_path)
+    monkeypatch.setenv("GROUNDSWELL_DETECTOR_MIN_POSTS", "0")  # the flow's own settings refuse it: it exits at once
 
-    with pytest.raises(LiveBenchmarkError, match=r"(?s)the live flow exited with status 1 .*no-such-model"):
+    with pytest.raises(LiveBenchmarkError, match=r"(?s)the live flow exited with status 1 .*Error: setting detector_min_posts"):
         run_live_benchmark(settings, options)
     assert not (tmp_path / "live.json").exists()
 

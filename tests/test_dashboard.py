@@ -4,10 +4,13 @@ sample lined up with its timeline, an empty database, and databases the dashboar
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -15,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import align
 from pipeline.cli import main
 from pipeline.config import load_settings
-from pipeline.dashboard import bench, serve
+from pipeline.dashboard import bench, queries, serve, ui
 from pipeline.demo import build_sample_database
 from pipeline.store import Store
 
@@ -69,7 +72,10 @@ def test_the_live_page_shows_the_last_15_minutes_before_the_latest_post(monkeypa
     app = run_page(monkeypatch, aligned_db)
 
     recent = one(aligned_db, "SELECT count(*) FROM posts WHERE created_at > (SELECT max(created_at) FROM posts) - INTERVAL 15 MINUTE")
-    state = one(aligned_db, "SELECT state FROM alerts ORDER BY minute DESC, raised_at DESC, id LIMIT 1")
+    state = one(
+        aligned_db,
+        "SELECT state FROM alerts WHERE minute <= (SELECT max(created_at) FROM posts) ORDER BY minute DESC, raised_at DESC, id LIMIT 1",
+    )  # the detector's state as of "now", the latest post
     assert metric(app, "Posts, last 15 min").value == f"{recent:,}"
     assert metric(app, "Detector").value == state
     assert metric(app, "Latest post").value == "22:59 EDT"
@@ -209,3 +215,34 @@ def test_the_dashboard_command_refuses_a_missing_database_in_one_line(monkeypatc
     assert (exit.value.code, captured.out, captured.err) == (
         1, "", f"Error: database {missing} does not exist; run `groundswell ingest` or `groundswell demo` first\n"
     )
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_download_holds_every_filtered_post_with_its_labels(aligned_db, tmp_path, kind):
+    start, end = default_range(aligned_db)
+    where = queries.PostFilter(INCIDENT, start, end, sentiments=("negative",), search="join")
+
+    path = tmp_path / f"posts.{kind}"
+    path.write_bytes(ui.export(str(aligned_db), where, kind))
+
+    table = pq.read_table(path) if kind == "parquet" else pa_csv.read_csv(path)
+    expected = one(
+        aligned_db,
+        "SELECT count(*) FROM posts_aligned WHERE incident_id = ? AND created_at >= ? AND created_at < ? "
+        "AND sentiment = 'negative' AND contains(lower(text), 'join')",
+        [INCIDENT, start, end],
+    )
+    assert table.num_rows == expected > 0
+    assert {"id", "text", "sentiment", "complaint_type", "blame_target", "phase", "incident_id"} <= set(table.column_names)
+    assert set(table.column("sentiment").to_pylist()) == {"negative"}
+
+
+def test_now_is_the_wall_clock_while_posts_arrive_and_the_latest_post_for_history():
+    wall = datetime(2024, 8, 13, 1, 0, tzinfo=timezone.utc)
+    arriving, history = wall - timedelta(minutes=2), wall - timedelta(days=3)
+
+    assert queries.choose_now(arriving, wall) == queries.Now(wall, False, arriving)
+    assert queries.choose_now(history, wall) == queries.Now(history, True, history)
+    assert queries.choose_now(history, wall, "wall") == queries.Now(wall, False, history)
+    assert queries.choose_now(arriving, wall, "latest") == queries.Now(arriving, True, arriving)
+    assert queries.choose_now(None, wall) == queries.Now(wall, False, None)

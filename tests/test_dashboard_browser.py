@@ -81,8 +81,7 @@ def test_the_three_pages_draw_their_charts_and_numbers(page, app_url, db):
 
     peak = one(db, "SELECT peak_posts_per_minute FROM incident_summary WHERE incident_id = ?", [INCIDENT])
     assert metric_value(page, "Peak posts per minute") == f"{peak:,}"
-    page.get_by_role("link", name="Incident review").click()
-    browser.wait_rendered(page, browser.CHARTS["Incident review"])
+    browser.switch_page(page, "Incident review")
     start, end = review_range(db)
     posts = one(db, "SELECT sum(posts) FROM incident_minutes WHERE incident_id = ? AND minute >= ? AND minute < ?", [INCIDENT, start, end])
     assert metric_value(page, "Posts in range") == f"{posts:,}"
@@ -130,7 +129,7 @@ def test_the_live_page_shows_new_posts_without_a_reload(page, app_url, db):
     browser.open_page(page, app_url, "Live")
     page.locator('[data-testid="stSelectbox"]', has=page.get_by_text("Refresh every", exact=True)).click()
     page.get_by_role("option", name="2 s").click()
-    browser.wait_rendered(page, browser.CHARTS["Live"])
+    browser.wait_rendered(page, "Live")
     before = metric_value(page, "Posts, last 15 min")
     page.evaluate("window.__not_reloaded = true")
 

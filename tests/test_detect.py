@@ -202,3 +202,23 @@ def test_the_summary_first_spike_is_where_the_detector_first_left_normal(detecte
     first = next(alert for alert in alerts if alert.incident_id == truth.id)
     assert first.previous_state == "normal"
     assert spikes[truth.id] == first.minute - timedelta(minutes=PARAMS.enter_minutes - 1)
+
+
+def test_the_detect_command_stores_sends_and_prints_the_alerts(store, db_path, monkeypatch, capsys):
+    from pipeline.cli import main
+    from webhook_server import webhook_server
+
+    daily_posts(store, range(7, 8))
+    incident_on_day(store, 7)
+    store.close()
+    with webhook_server() as webhook:
+        monkeypatch.setenv("GROUNDSWELL_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setattr(sys, "argv", ["groundswell", "detect", "inc", "--db", str(db_path)])
+        with pytest.raises(SystemExit) as exit:
+            main()
+    lines = capsys.readouterr().out.splitlines()
+    assert exit.value.code == 0
+    assert lines[0] == f"detector complaint_volume: {len(lines) - 2} alerts ({len(lines) - 2} new)"
+    assert lines[1] == "2024-01-08 20:01 UTC  inc  normal -> incident  15 complaints/min (baseline 1.0, threshold 9.0)  [delivered]"
+    assert lines[-1] == f"alerts sent: {len(lines) - 2} delivered, 0 failed (retried on the next run)"
+    assert len(webhook.answered()) == len(lines) - 2

@@ -136,7 +136,7 @@ def test_the_align_flow_aligns_detects_and_delivers_each_alert_to_the_webhook_on
         again = align_flow(db_path=str(db))
     with Store.open(db, read_only=True) as store:
         alerts = alerts_of(store)
-    assert re.fullmatch(r"alignment refreshed \(full\): [\d,]+ posts realigned, [\d,]+ posts in 2 incident windows, [\d.]+ s", first[0])
+    assert re.fullmatch(r"alignment refreshed \((full|incremental)\): [\d,]+ posts realigned, [\d,]+ posts in 2 incident windows, [\d.]+ s", first[0])
     assert first[1:] == [
         f"detector complaint_volume: {len(alerts)} alerts ({len(alerts)} new)",
         f"alerts sent: {len(alerts)} delivered, 0 failed (retried on the next run)",

@@ -177,4 +177,4 @@ def test_the_artifact_describes_itself():
     assert len(metadata["logit_offsets"]) == 3
     card = (MODEL_DIR / "MODEL_CARD.md").read_text()
     assert f"**{metadata['validation']['macro_recall']:.4f}**" in card
-    assert sum(path.stat().st_size for path in MODEL_DIR.iterdir()) < 60_000_000
+    assert sum(path.stat().st_size for path in MODEL_DIR.parent.rglob("*") if path.is_file()) < 100_000_000  # all of models/

@@ -22,8 +22,8 @@ if span is None or summary is None:
     st.stop()
 start, end = span.default
 with ui.shown_errors():
-    timeline = ui.timeline(db, incident_id, start, end)
-    phase_mix, blamed, posts = ui.executive(db, incident_id, start, end)
+    data = ui.executive(db, incident_id, start, end)
+timeline, phase_mix, blamed, posts = data.timeline, data.phase_mix, data.blamed, data.posts
 st.caption(
     f"{summary['service'] or 'Service'} · {ui.local_text(start, zone)} to {ui.local_text(end, zone)} on "
     f"{ui.day_text(start, zone)} · {timeline.totals['posts']:,} posts · times in {zone.key}"

@@ -31,7 +31,7 @@ if span is None or summary is None:
 
 start, end = ui.range_picker(span, zone, key=f"range:{incident_id}:{zone.key}")
 with ui.shown_errors():
-    timeline = ui.timeline(db, incident_id, start, end)
+    timeline, options = ui.review(db, incident_id, start, end)
 totals = timeline.totals
 if totals["labelled_posts"] == 0 and totals["posts"] > 0:
     st.info(ui.UNLABELLED_NOTE)
@@ -56,7 +56,7 @@ metric_names = sorted(timeline.metrics["metric"].unique())
 metric = None
 if metric_names:
     default = summary["correlation_metric"] if summary["correlation_metric"] in metric_names else metric_names[0]
-    metric = st.selectbox("Server-side metric (right axis)", metric_names, index=metric_names.index(default), format_func=charts.label)
+    metric = st.selectbox("Server-side metric (lower panel)", metric_names, index=metric_names.index(default), format_func=charts.label)
 nonce = st.session_state.setdefault("timeline_selection", 0)
 figure = charts.timeline(
     timeline.minutes, timeline.events, timeline.phases, timeline.metrics[timeline.metrics["metric"] == metric], metric, zone
@@ -82,7 +82,6 @@ if chosen:
         st.session_state["timeline_selection"] = nonce + 1
         st.rerun()
 
-options = ui.filter_options(db, incident_id)
 row = st.columns(4)
 sentiments = row[0].multiselect("Sentiment", options.sentiments, key="f_sentiment")
 complaints = row[1].multiselect("Complaint type", options.complaint_types, format_func=charts.label, key="f_complaint")

@@ -1,6 +1,6 @@
 """Live: how bad is it right now, is it growing, what are people complaining about.
 
-The figures refresh inside a fragment on a timer, so filters and scroll position
+The figures refresh inside a fragment on a timer, so the controls and scroll position
 survive and the page never reloads. "Now" is the wall clock while posts are
 arriving, and the latest post's time when the database holds history (a replay,
 or an incident that is over), so the page always shows the last 15 minutes of data.
@@ -17,10 +17,11 @@ STATE_COLORS = {"normal": "green", "elevated": "orange", "incident": "red"}
 st.title("Live")
 db = ui.require_database()
 controls = st.columns([1, 2, 3])
-refresh = controls[0].selectbox("Refresh every", list(REFRESH_CHOICES), index=1, key="live_refresh")
+refresh = controls[0].selectbox("Refresh every", list(REFRESH_CHOICES), index=1, key="live_refresh", bind="query-params")
 clock = controls[1].segmented_control(
     "Now is", list(CLOCKS), format_func=CLOCKS.get, default="auto", required=True, key="live_clock",
     help="Auto: the wall clock while posts are arriving, else the time of the latest post (replays, past incidents).",
+    bind="query-params",
 )
 zone = ui.zone_for(None)
 

@@ -135,7 +135,8 @@ class _SentenceTransformer:
         return int(self._model.get_embedding_dimension())
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
-        return [int(mask.sum()) for mask in self._model.tokenize(list(texts))["attention_mask"]]
+        encoded = self._model.tokenizer(list(texts), truncation=True, max_length=self._model.max_seq_length)
+        return [len(ids) for ids in encoded["input_ids"]]
 
 
 class OnnxSentenceEncoder:

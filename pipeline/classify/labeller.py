@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -91,9 +92,22 @@ class Labeller:
         return f"{self.sentiment.version}+{self.heads.version}{encoder}"
 
     def label(self, texts: Sequence[str]) -> list[PostLabel]:
-        heads = self.heads.predict(list(texts))
-        english = [index for index, result in enumerate(heads) if result.language.is_english]
-        probabilities = self.sentiment.predict([texts[index] for index in english], batch_size=self.batch_size)
+        """On the onnx runtime the sentiment model runs on a second thread while the heads run: ONNX
+        Runtime releases the GIL, so spaCy's one-core NER overlaps transformer work. Each int8 post
+        runs alone, so the overlap cannot change a label; torch keeps the plain order."""
+        from pipeline.classify.language import detect_languages
+
+        english_flags = [language.is_english for language in detect_languages(texts)]
+        english = [index for index, flag in enumerate(english_flags) if flag]
+        chosen = [texts[index] for index in english]
+        if self.heads.encoder.runtime == self.sentiment.runtime == "onnx":
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(self.sentiment.predict, chosen, batch_size=self.batch_size)
+                heads = self.heads.predict(list(texts), english=english_flags)
+                probabilities = pending.result()
+        else:
+            heads = self.heads.predict(list(texts), english=english_flags)
+            probabilities = self.sentiment.predict(chosen, batch_size=self.batch_size)
         sentiment = dict(zip(english, probabilities))
         return [self._label(result, sentiment.get(index)) for index, result in enumerate(heads)]
 

@@ -42,8 +42,10 @@ class SentimentModel:
     (``sentiment-v1`` / ``sentiment-v1+int8``), since their probabilities differ slightly.
     """
 
-    def __init__(self, forward, tokenizer, *, version: str, order: Sequence[int], max_length: int, offsets: Sequence[float]):
+    def __init__(self, forward, tokenizer, *, version: str, order: Sequence[int], max_length: int, offsets: Sequence[float],
+                 runtime: Runtime = "torch"):
         self._forward = forward
+        self.runtime = runtime
         self._tokenizer = tokenizer
         self._order = list(order)
         self._offsets = np.asarray(offsets, dtype=np.float32)
@@ -77,6 +79,7 @@ class SentimentModel:
             order=label_order(id2label, location),
             max_length=int(metadata.get("max_length") or min(getattr(tokenizer, "model_max_length", 512), 512)),
             offsets=metadata.get("logit_offsets") or [0.0] * len(LABELS),
+            runtime=runtime,
         )
 
     def predict(self, texts: Sequence[str], batch_size: int = 64, return_embeddings: bool = False):

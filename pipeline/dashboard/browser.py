@@ -3,8 +3,8 @@ benchmark and the README screenshots.
 
 Streamlit runs as a subprocess exactly as ``groundswell dashboard`` starts it (on a
 free port on 127.0.0.1); Playwright drives Debian's chromium. A page has finished
-rendering when Streamlit reports its script stopped running and the page's
-Plotly charts have been drawn.
+rendering when its own heading is there, Streamlit reports its script stopped
+running and the page's Plotly charts have been drawn.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ PAGES = {"Live": "", "Incident review": "incident_review", "Executive summary": 
 """Page title -> URL path, as ``st.navigation`` names them."""
 CHARTS = {"Live": 2, "Incident review": 2, "Executive summary": 2}
 """How many Plotly charts each page draws on the sample incident (at least)."""
+MARKERS = {"Live": "Posts per minute, last two hours", "Incident review": "Complaint types over time",
+           "Executive summary": "In their words: the most engaged posts of each top complaint"}
+"""A heading only that page shows: present once the page (not the one before it) has run."""
 FINISHED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
@@ -82,18 +85,27 @@ def chromium(width: int = 1440, height: int = 1000) -> Iterator:
             browser.close()
 
 
-def wait_rendered(page, charts: int, timeout_ms: float = 60_000) -> None:
-    """Until the script has stopped running and ``charts`` Plotly charts are drawn."""
+def wait_rendered(page, title: str, timeout_ms: float = 60_000) -> None:
+    """Until the page's heading is there, its script has stopped running and its Plotly charts are drawn."""
+    page.get_by_role("heading", name=MARKERS[title]).wait_for(timeout=timeout_ms)
     page.wait_for_selector(FINISHED, timeout=timeout_ms)
     page.wait_for_function(
-        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=charts, timeout=timeout_ms
+        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=CHARTS[title], timeout=timeout_ms
     )
-    page.wait_for_selector(FINISHED, timeout=timeout_ms)
 
 
-def open_page(page, base_url: str, title: str, timeout_ms: float = 60_000) -> float:
-    """Load one dashboard page from scratch; returns the seconds until it finished rendering."""
+def open_page(page, base_url: str, title: str, query: str = "", timeout_ms: float = 60_000) -> float:
+    """Load one dashboard page from scratch (``query``: URL parameters such as
+    ``live_refresh=off``); returns the seconds until it finished rendering."""
     started = time.perf_counter()
-    page.goto(f"{base_url}/{PAGES[title]}", wait_until="domcontentloaded")
-    wait_rendered(page, CHARTS[title], timeout_ms)
+    page.goto(f"{base_url}/{PAGES[title]}{'?' + query if query else ''}", wait_until="domcontentloaded")
+    wait_rendered(page, title, timeout_ms)
+    return time.perf_counter() - started
+
+
+def switch_page(page, title: str, timeout_ms: float = 60_000) -> float:
+    """Go to another page through the sidebar (no reload); returns the seconds until it finished rendering."""
+    started = time.perf_counter()
+    page.get_by_role("link", name=title).click()
+    wait_rendered(page, title, timeout_ms)
     return time.perf_counter() - started

@@ -3,7 +3,8 @@
 Colours come from :mod:`pipeline.palette`, shared with the HTML report, so a
 complaint type or a sentiment has one colour everywhere. The x axes show wall
 time in the chosen zone (Plotly has no time zones, so times are converted and
-made naive) and every hover adds the UTC time. Post text never reaches a figure.
+made naive) and every hover adds the UTC time. Post text never reaches a figure, and
+the few values that come from posts (blamed names) are escaped.
 """
 
 from __future__ import annotations
@@ -95,10 +96,11 @@ def timeline(
         figure.update_xaxes(title_text=f"time ({zone.key})", row=2, col=1)
     else:
         figure.update_xaxes(title_text=f"time ({zone.key})", row=1, col=1)
-    _shade_phases(figure, phases, zone)
-    _mark_events(figure, events, zone, minutes)
+    _phase_legend(figure, phases)
+    lines, tags = _event_marks(events, zone, minutes)
     figure.update_yaxes(title_text="posts per minute", row=1, col=1)
     figure.update_layout(
+        shapes=_phase_bands(phases, zone) + lines, annotations=tags,
         height=height, margin={"l": 10, "r": 10, "t": 10, "b": 10}, barmode="stack", bargap=0.05,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "traceorder": "normal"},
         hoverlabel={"namelength": -1}, clickmode="event+select",
@@ -106,14 +108,20 @@ def timeline(
     return figure
 
 
-def _shade_phases(figure: go.Figure, phases: pd.DataFrame, zone: ZoneInfo) -> None:
-    """A band per phase run, and one legend entry per phase naming its colour."""
+def _phase_bands(phases: pd.DataFrame, zone: ZoneInfo) -> list[dict]:
+    """A shaded band per phase run, over every row of the chart."""
+    bands = []
     for row in phases.itertuples(index=False):
         if row.phase == "before":
             continue
         start, end = (pd.Timestamp(t).tz_convert(zone).tz_localize(None) for t in (row.start, row.end))
-        figure.add_vrect(x0=start, x1=end, fillcolor=palette.phase_fill(row.phase, 0.16), line_width=0, layer="below",
-                         row="all", col=1)
+        bands.append({"type": "rect", "xref": "x", "yref": "paper", "x0": start, "x1": end, "y0": 0, "y1": 1,
+                      "fillcolor": palette.phase_fill(row.phase, 0.16), "line": {"width": 0}, "layer": "below"})
+    return bands
+
+
+def _phase_legend(figure: go.Figure, phases: pd.DataFrame) -> None:
+    """One legend entry per phase shown, naming its band's colour."""
     for phase in [p for p in palette.PHASES if p != "before" and p in set(phases["phase"])]:
         figure.add_scatter(
             x=[None], y=[None], mode="markers", name=f"phase: {phase}",
@@ -125,25 +133,30 @@ def event_label(kind: str, title: str | None, phase: str | None) -> str:
     return f"status: {phase}" if kind == "status_update" and phase else (title or kind)
 
 
-def _mark_events(figure: go.Figure, events: pd.DataFrame, zone: ZoneInfo, minutes: pd.DataFrame) -> None:
-    """A dotted line and a numbered tag per event; tags that would touch are stacked."""
+def _event_marks(events: pd.DataFrame, zone: ZoneInfo, minutes: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """A dotted line and a numbered tag per event (shapes, annotations); tags that would
+    touch are stacked. Built as plain dicts and set in one go: Plotly's ``add_vline`` and
+    ``add_annotation`` re-validate the whole layout on every call."""
     if minutes.empty:
-        return
+        return [], []
     start = pd.Timestamp(minutes["minute"].min())
     span = (pd.Timestamp(minutes["minute"].max()) - start).total_seconds() + 60
     last_at: dict[int, float] = {}
+    lines, tags = [], []
     for number, event in enumerate(events.itertuples(index=False), start=1):
         at = pd.Timestamp(event.occurred_at)
         x = at.tz_convert(zone).tz_localize(None)
-        figure.add_vline(x=x, line={"color": "#555555", "width": 1, "dash": "dot"})
+        lines.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+                      "line": {"color": "#555555", "width": 1, "dash": "dot"}})
         position = (at - start).total_seconds() / span
         row = next(r for r in range(len(events) + 1) if position - last_at.get(r, -1.0) > TAG_GAP)
         last_at[row] = position
-        figure.add_annotation(
-            x=x, y=1, yref="y domain", yanchor="top", yshift=-row * 18, text=str(number), showarrow=False,
-            bgcolor="#FFFFFF", bordercolor="#555555", borderwidth=1, font={"size": 10},
-            hovertext=html.escape(f"{x:%H:%M} ({at:%H:%M} UTC) {event_label(event.kind, event.title, event.phase)}"),
-        )
+        tags.append({
+            "x": x, "xref": "x", "y": 1, "yref": "y domain", "yanchor": "top", "yshift": -row * 18, "text": str(number),
+            "showarrow": False, "bgcolor": "#FFFFFF", "bordercolor": "#555555", "borderwidth": 1, "font": {"size": 10},
+            "hovertext": html.escape(f"{x:%H:%M} ({at:%H:%M} UTC) {event_label(event.kind, event.title, event.phase)}"),
+        })  # fmt: skip
+    return lines, tags
 
 
 def events_table(events: pd.DataFrame, zone: ZoneInfo) -> pd.DataFrame:

@@ -11,7 +11,7 @@ convert them for display.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -387,7 +387,7 @@ class LiveSnapshot:
     top_posts: pd.DataFrame
     events: pd.DataFrame
     alerts: pd.DataFrame
-    detector: dict[str, Any] | None = field(default=None)  # the latest alerts row at or before now
+    detector: dict[str, Any] | None = None  # the latest alerts row at or before now
 
 
 def live_snapshot(store: Store, now: Now) -> LiveSnapshot:

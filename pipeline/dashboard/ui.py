@@ -12,12 +12,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import streamlit as st
@@ -27,6 +27,8 @@ from pipeline.dashboard import LIVE_TTL, TTL, queries
 from pipeline.errors import GroundswellError
 from pipeline.store import Store
 
+REPORTS_DIR = Path("reports")
+"""Where `groundswell report` writes by default (relative to the working directory)."""
 LOCK_TIMEOUT = 10.0
 """Seconds to wait for a writer to let go of the file before saying the database is busy."""
 
@@ -71,27 +73,35 @@ def shown_errors() -> Iterator[None]:
 # -- cached reads ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """What every page needs first: why the database cannot be shown (or None), its incidents."""
+
+    problem: str | None
+    incidents: pd.DataFrame
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
-def database_problem(db: str) -> str | None:
-    """Why this database cannot be shown, or None."""
+def catalog(db: str) -> Catalog:
     try:
         with _read(db) as store:
             missing = queries.missing_objects(store)
+            if missing:
+                problem = (
+                    f"The database {db} lacks the alignment views and tables the dashboard reads ({', '.join(missing)}). "
+                    "Open it once for writing (e.g. `groundswell ingest`, `groundswell classify` or `groundswell demo`) "
+                    "to bring its schema up to date."
+                )
+                return Catalog(problem, pd.DataFrame())
+            return Catalog(None, queries.incidents(store))
     except GroundswellError as error:
-        return str(error)
-    if missing:
-        return (
-            f"The database {db} lacks the alignment views and tables the dashboard reads ({', '.join(missing)}). "
-            "Open it once for writing (e.g. `groundswell ingest`, `groundswell classify` or `groundswell demo`) "
-            "to bring its schema up to date."
-        )
-    return None
+        return Catalog(str(error), pd.DataFrame())
 
 
 def require_database() -> str:
     """The database path, or a clear note and the end of this run when it cannot be shown."""
     db = db_path()
-    problem = database_problem(db)
+    problem = catalog(db).problem
     if problem:
         st.warning(problem)
         st.stop()
@@ -99,27 +109,17 @@ def require_database() -> str:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def incidents(db: str) -> pd.DataFrame:
-    with _read(db) as store:
-        return queries.incidents(store)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
 def incident_context(db: str, incident_id: str) -> tuple[queries.Span | None, dict | None]:
+    """The incident's window (None before its first alignment) and its summary row."""
     with _read(db) as store:
         return queries.incident_span(store, incident_id), queries.summary(store, incident_id)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def filter_options(db: str, incident_id: str) -> queries.FilterOptions:
+def review(db: str, incident_id: str, start: datetime, end: datetime) -> tuple[queries.Timeline, queries.FilterOptions]:
+    """The review page's charts and the values its post filters offer."""
     with _read(db) as store:
-        return queries.filter_options(store, incident_id)
-
-
-@st.cache_data(ttl=TTL, show_spinner=False)
-def timeline(db: str, incident_id: str, start: datetime, end: datetime) -> queries.Timeline:
-    with _read(db) as store:
-        return queries.timeline(store, incident_id, start, end)
+        return queries.timeline(store, incident_id, start, end), queries.filter_options(store, incident_id)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -128,11 +128,19 @@ def posts_page(db: str, where: queries.PostFilter, limit: int, offset: int) -> q
         return queries.posts_page(store, where, limit, offset)
 
 
+@dataclass(frozen=True)
+class Executive:
+    timeline: queries.Timeline
+    phase_mix: pd.DataFrame
+    blamed: pd.DataFrame
+    posts: pd.DataFrame  # the representative posts
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
-def executive(db: str, incident_id: str, start: datetime, end: datetime) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The complaint mix per phase, who was blamed, the representative posts."""
+def executive(db: str, incident_id: str, start: datetime, end: datetime) -> Executive:
     with _read(db) as store:
-        return (
+        return Executive(
+            queries.timeline(store, incident_id, start, end),
             queries.phase_complaints(store, incident_id),
             queries.top_blamed(store, incident_id),
             queries.representative_posts(store, incident_id, start, end),
@@ -154,16 +162,8 @@ def export(db: str, where: queries.PostFilter, kind: str) -> bytes:
     if kind == "parquet":
         pq.write_table(table, buffer)
     else:
-        pa_csv.write_csv(_csv_safe(table), buffer)
+        pa_csv.write_csv(table, buffer)
     return buffer.getvalue()
-
-
-def _csv_safe(table: pa.Table) -> pa.Table:
-    """CSV has no lists or maps: such columns go out as their JSON-ish text."""
-    columns = [
-        column.cast(pa.string()) if pa.types.is_nested(column.type) else column for column in table.columns
-    ]
-    return pa.table(columns, names=table.column_names)
 
 
 # -- pickers and display --------------------------------------------------------
@@ -182,7 +182,7 @@ def zone_for(incident_zone: str | None) -> ZoneInfo:
 def incident_picker(db: str) -> pd.Series | None:
     """The incident chosen at the top of the page (kept across pages and in the URL), or
     None with a note when the database has none."""
-    choices = incidents(db)
+    choices = catalog(db).incidents
     if choices.empty:
         st.info(
             "This database has no incidents yet. Import a timeline with `groundswell timeline import FILE` "
@@ -284,10 +284,10 @@ def headline_metrics(summary: dict, zone: ZoneInfo) -> None:
     )
     lead = summary["social_lead_minutes"]
     cells[2].metric(
-        "Social lead", minutes_text(lead),
+        "Social lead", minutes_text(None if lead is None else abs(lead)),
         delta=None if lead is None or pd.isna(lead) else ("before our first alert" if lead > 0 else "after our first alert"),
         delta_color="off", delta_arrow="off", border=True,
-        help="How long before our own first alert the posts spiked (negative: after). "
+        help="How long before (or after) our own first alert the posts spiked. "
         f"First social spike at {local_text(summary['first_social_spike'], zone)}; "
         f"first internal signal at {local_text(summary['first_internal_signal'], zone)}.",
     )
@@ -302,10 +302,6 @@ def headline_metrics(summary: dict, zone: ZoneInfo) -> None:
 
 def day_text(instant: datetime, zone: ZoneInfo) -> str:
     return pd.Timestamp(instant).tz_convert(zone).strftime("%A %d %B %Y")
-
-
-REPORTS_DIR = Path("reports")
-"""Where `groundswell report` writes by default (relative to the working directory)."""
 
 
 def report_file(incident_id: str) -> Path | None:
