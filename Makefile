@@ -14,9 +14,12 @@ test: $(STAMP)   ## run the test suite (the dashboard's browser tests need Debia
 	command -v chromium >/dev/null || ( $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium )
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## slow benchmarks: 1,000,000-post ingest, the classify stage and live latency, each against its baseline
+bench: $(STAMP)  ## every slow benchmark, each against its baseline (figures in data/bench/*.json)
 	$(BIN)/groundswell bench ingest
 	$(BIN)/groundswell bench classify
+	$(BIN)/groundswell bench align
+	$(BIN)/groundswell bench dask
+	$(BIN)/groundswell bench dashboard
 	$(BIN)/groundswell bench live
 
 install: $(STAMP)

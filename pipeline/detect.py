@@ -195,10 +195,13 @@ def refresh_baseline(store: Store, settings: Settings) -> None:
 
 
 def baselines(store: Store, incident_ids: Sequence[str] | None = None) -> dict[str, list[MinuteBaseline]]:
-    """Each incident's minutes with their baseline, in time order."""
-    where, params = ("WHERE incident_id IN (SELECT unnest(?::VARCHAR[]))", [list(incident_ids)]) if incident_ids else ("", [])
+    """Each incident's minutes with their baseline, in time order, up to the newest post's minute:
+    the minutes after it have not happened yet (a live run, a replay), and their zeros must not
+    read as the complaints dying down."""
+    where, params = ("AND incident_id IN (SELECT unnest(?::VARCHAR[]))", [list(incident_ids)]) if incident_ids else ("", [])
     rows = store.query(
-        f"SELECT incident_id, minute, observed, baseline, scale, seasonal FROM incident_minute_baseline {where} "
+        "SELECT incident_id, minute, observed, baseline, scale, seasonal FROM incident_minute_baseline "
+        f"WHERE minute <= (SELECT date_trunc('minute', max(created_at)) FROM posts) {where} "
         "ORDER BY incident_id, minute",
         params,
     )

@@ -334,6 +334,29 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "posts_aligned: posts outside every window ranked per (id, created_at), so a time filter applies first",
+        """
+        CREATE OR REPLACE VIEW posts_aligned AS
+            SELECT * FROM aligned_posts
+            UNION ALL BY NAME
+            SELECT p.id, p.source, p.created_at, date_trunc('minute', p.created_at) AS minute, p.text,
+                   p.author_handle, p.author_name, p.author_followers, p.lang, p.url,
+                   p.like_count, p.repost_count, p.reply_count, p.quote_count,
+                   coalesce(p.like_count, 0) + coalesce(p.repost_count, 0) + coalesce(p.reply_count, 0)
+                       + coalesce(p.quote_count, 0) AS engagement,
+                   l.language, l.is_english, l.sentiment, l.p_negative, l.p_neutral, l.p_positive,
+                   l.complaint_type, l.complaint_score, l.relevance, l.relevant, l.blame_target, l.blame_entity,
+                   l.model_version,
+                   NULL::VARCHAR AS incident_id, NULL::VARCHAR AS phase, NULL::DOUBLE AS minutes_since_signal
+            FROM posts p
+            LEFT JOIN post_labels l ON l.post_id = p.id
+            WHERE NOT EXISTS (SELECT 1 FROM aligned_posts a WHERE a.id = p.id)
+            QUALIFY row_number() OVER (PARTITION BY p.id, p.created_at
+                    ORDER BY l.classified_at DESC NULLS LAST, l.model_version DESC NULLS LAST) = 1;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

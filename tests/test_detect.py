@@ -222,3 +222,22 @@ def test_the_detect_command_stores_sends_and_prints_the_alerts(store, db_path, m
     assert lines[1] == "2024-01-08 20:01 UTC  inc  normal -> incident  15 complaints/min (baseline 1.0, threshold 9.0)  [delivered]"
     assert lines[-1] == f"alerts sent: {len(lines) - 2} delivered, 0 failed (retried on the next run)"
     assert len(webhook.answered()) == len(lines) - 2
+
+
+def test_mid_replay_the_minutes_not_yet_played_do_not_end_the_incident(labelled_sample_db, tmp_path):
+    """Half-way through a live replay the window's later minutes are still empty; the detector must
+    judge only up to the newest post, or those zeros would read as the outage being over."""
+    db = tmp_path / "mid-replay.duckdb"
+    shutil.copy(labelled_sample_db, db)
+    cut = datetime(2024, 8, 13, 0, 20, tzinfo=timezone.utc)
+    settings = load_settings(db_path=db)
+    with Store.open(db) as store:
+        store.connection.execute("DELETE FROM post_labels WHERE post_id IN (SELECT id FROM posts WHERE created_at >= ?)", [cut])
+        store.connection.execute("DELETE FROM posts WHERE created_at >= ?", [cut])
+        refresh(store, settings, full=True)
+        run_detector(store, settings, "spaces-2024-08-12")
+        states = store.query(
+            "SELECT minute, state FROM alerts WHERE incident_id = 'spaces-2024-08-12' ORDER BY minute"
+        )
+    assert states and states[-1][1] == "incident"  # still in the incident: nothing after the cut is judged
+    assert all(minute < cut for minute, _ in states)
