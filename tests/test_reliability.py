@@ -482,7 +482,7 @@ def truncate(path: Path, size: int) -> None:
 DAMAGE = {
     "truncated weights": (lambda folder: truncate(folder / "model.safetensors", 1_000_000), "incomplete metadata, file not fully covered"),
     "weights cut inside the header": (lambda folder: truncate(folder / "model.safetensors", 100), "Error while deserializing header"),
-    "no weights": (lambda folder: (folder / "model.safetensors").unlink(), "no file named model.safetensors"),
+    "no weights": (lambda folder: (folder / "model.safetensors").unlink(), "no (?:file named )?model.safetensors"),
     "no config": (lambda folder: (folder / "config.json").unlink(), "Should have a `model_type` key in its config.json"),
     "garbage config": (lambda folder: (folder / "config.json").write_text("{not json"), "is not a valid JSON file"),
     "config for another shape": (

@@ -215,7 +215,10 @@ def _pooled_model(folder: Path, kind: Kind):
     try:
         inner = loader.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
     except Exception as error:  # transformers raises OSError, ValueError, safetensors errors alike
-        raise ConfigError(f"cannot load {folder} to export it to ONNX: {_first_line(error)}") from error
+        raise ConfigError(
+            f"cannot load sentiment model {folder}: {_first_line(error)} "
+            "(restore the model folder, or retrain it with `groundswell train sentiment`)"
+        ) from error
 
     class Pooled(torch.nn.Module):
         def __init__(self):
