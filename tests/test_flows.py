@@ -79,6 +79,7 @@ def _close(left: list[tuple], right: list[tuple], tolerance: float = 1e-5) -> bo
     )
 
 
+@pytest.mark.processes
 def test_the_classify_flow_on_a_two_worker_dask_cluster_labels_exactly_as_in_process(tmp_path):
     import os
     import shutil

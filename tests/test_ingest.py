@@ -78,6 +78,7 @@ def test_a_crash_mid_run_keeps_the_committed_batches_and_a_rerun_finishes_withou
     assert store.query("SELECT count(*), count(DISTINCT id) FROM posts") == [(300, 300)]
 
 
+@pytest.mark.processes
 def test_parallel_parsing_gives_the_same_rows_as_one_process(tmp_path, monkeypatch):
     from pipeline.store import Store
 
