@@ -16,18 +16,8 @@ PAGE_SIZE = 50
 RELEVANCE = {"any": "any", "relevant": "relevant", "not_relevant": "not relevant"}
 ORDERS = {"time": "time", "engagement": "most engaged"}
 
-db = ui.require_database()
-incident = ui.incident_picker(db)
-if incident is None:
-    st.stop()
-incident_id = str(incident.name)
-zone = ui.zone_for(incident["timezone"])
-with ui.shown_errors():
-    span, summary = ui.incident_context(db, incident_id)
-st.title(incident["name"])
-if span is None or summary is None:
-    st.info(ui.NOT_ALIGNED_NOTE)
-    st.stop()
+page = ui.open_incident_page()
+db, incident_id, zone, span, summary = page.db, page.incident_id, page.zone, page.span, page.summary
 
 start, end = ui.range_picker(span, zone, key=f"range:{incident_id}:{zone.key}")
 with ui.shown_errors():

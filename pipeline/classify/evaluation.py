@@ -58,9 +58,12 @@ class HeadSet:
     def version(self) -> str:
         return f"{self.complaints.version}+{self.relevance.version}+{self.blame.version}"
 
-    def predict(self, texts: Sequence[str], english: Sequence[bool] | None = None) -> list[HeadsResult]:
-        """Detect languages (unless ``english`` says), encode the English posts once, run every head."""
-        languages = detect_languages(texts)
+    def predict(
+        self, texts: Sequence[str], english: Sequence[bool] | None = None, languages: Sequence[LanguageResult] | None = None
+    ) -> list[HeadsResult]:
+        """Detect languages (unless the caller already did: ``languages``), encode the posts that are
+        English (or that ``english`` marks) once, run every head."""
+        languages = list(languages) if languages is not None else detect_languages(texts)
         english = [lang.is_english for lang in languages] if english is None else list(english)
         chosen = [index for index, flag in enumerate(english) if flag]
         chosen_texts = [texts[index] for index in chosen]
@@ -131,8 +134,9 @@ def evaluate_heads(path: str | Path, taxonomy: str | Path | Taxonomy, profile: s
     heads = heads or HeadSet(profile, taxonomy)
     texts = [record["text"] for record in records]
     gold_english = [record.get("lang", "en") == "en" for record in records]
-    detected = [language.is_english for language in detect_languages(texts)]
-    results = heads.predict(texts, english=[g or d for g, d in zip(gold_english, detected)])
+    languages = detect_languages(texts)
+    detected = [language.is_english for language in languages]
+    results = heads.predict(texts, english=[g or d for g, d in zip(gold_english, detected)], languages=languages)
     english = [(record, result) for record, result, flag in zip(records, results, gold_english) if flag]
     routed = [result if flag else HeadsResult(result.language, None, None, None) for result, flag in zip(results, detected)]
     return EvaluationReport(

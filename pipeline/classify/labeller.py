@@ -97,16 +97,16 @@ class Labeller:
         runs alone, so the overlap cannot change a label; torch keeps the plain order."""
         from pipeline.classify.language import detect_languages
 
-        english_flags = [language.is_english for language in detect_languages(texts)]
-        english = [index for index, flag in enumerate(english_flags) if flag]
+        languages = detect_languages(texts)
+        english = [index for index, language in enumerate(languages) if language.is_english]
         chosen = [texts[index] for index in english]
         if self.heads.encoder.runtime == self.sentiment.runtime == "onnx":
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(self.sentiment.predict, chosen, batch_size=self.batch_size)
-                heads = self.heads.predict(list(texts), english=english_flags)
+                heads = self.heads.predict(list(texts), languages=languages)
                 probabilities = pending.result()
         else:
-            heads = self.heads.predict(list(texts), english=english_flags)
+            heads = self.heads.predict(list(texts), languages=languages)
             probabilities = self.sentiment.predict(chosen, batch_size=self.batch_size)
         sentiment = dict(zip(english, probabilities))
         return [self._label(result, sentiment.get(index)) for index, result in enumerate(heads)]

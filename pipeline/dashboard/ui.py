@@ -197,6 +197,35 @@ def incident_picker(db: str) -> pd.Series | None:
     return choices.set_index("incident_id").loc[chosen].rename(chosen)
 
 
+@dataclass(frozen=True)
+class IncidentPage:
+    """What both incident pages start from: the database, the chosen incident, its time zone, and
+    its aligned span and summary row."""
+
+    db: str
+    incident_id: str
+    zone: ZoneInfo
+    span: queries.Span
+    summary: dict
+
+
+def open_incident_page() -> IncidentPage:
+    """The incident pages' common start: pick the incident, title the page, and stop it with a note
+    when the incident is not aligned yet."""
+    db = require_database()
+    incident = incident_picker(db)
+    if incident is None:
+        st.stop()
+    incident_id = str(incident.name)
+    with shown_errors():
+        span, summary = incident_context(db, incident_id)
+    st.title(incident["name"])
+    if span is None or summary is None:
+        st.info(NOT_ALIGNED_NOTE)
+        st.stop()
+    return IncidentPage(db, incident_id, zone_for(incident["timezone"]), span, summary)
+
+
 def local_text(instant: datetime | pd.Timestamp | None, zone: ZoneInfo, seconds: bool = False) -> str:
     if instant is None or pd.isna(instant):
         return "—"

@@ -66,10 +66,11 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 from tenacity.wait import wait_base
@@ -243,6 +244,20 @@ class Dropped(Exception):
     def __init__(self, detail: str, kind: str = "network"):
         super().__init__(detail)
         self.kind = kind
+
+
+@asynccontextmanager
+async def http_stream(response: httpx.Response, timeout: httpx.Timeout) -> AsyncIterator[httpx.Response]:
+    """An open streaming HTTP response, read inside the block: a silence past the read timeout or
+    a lost connection becomes Dropped (so the source reconnects), and the response is closed after."""
+    try:
+        yield response
+    except httpx.ReadTimeout:
+        raise Dropped(f"silent for more than {timeout.read:g} s") from None
+    except httpx.TransportError as error:
+        raise Dropped(f"connection lost ({type(error).__name__}: {error})") from None
+    finally:
+        await response.aclose()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from pipeline.sources.live.base import (
     StoredCursor,
     StreamSource,
     connect,
+    http_stream,
     now_us,
     read_cursor,
 )
@@ -118,7 +119,7 @@ class MastodonStreamSource(StreamSource[_Position]):
             if position.last_id is None:
                 await connect(self._mark_now, client, position, wait=self.backoff.wait(), origin=self.origin)
             response = await connect(self._open, client, wait=self.backoff.wait(), origin=self.origin)
-            try:
+            async with http_stream(response, self.timeout):
                 caught_up: set[str] = set()
                 async with aclosing(self._catch_up(client, position, caught_up)) as pages:
                     async for batch in pages:
@@ -126,12 +127,6 @@ class MastodonStreamSource(StreamSource[_Position]):
                 async with aclosing(self._stream(response, position, caught_up)) as updates:
                     async for batch in updates:
                         yield batch
-            except httpx.ReadTimeout:
-                raise Dropped(f"silent for more than {self.timeout.read:g} s") from None
-            except httpx.TransportError as error:
-                raise Dropped(f"connection lost ({type(error).__name__}: {error})") from None
-            finally:
-                await response.aclose()
 
     async def _open(self, client: httpx.AsyncClient) -> httpx.Response:
         params = {"tag": self.hashtag} if self.hashtag else {}

@@ -51,6 +51,7 @@ from pipeline.sources.live.base import (
     StoredCursor,
     StreamSource,
     connect,
+    http_stream,
     now_us,
     raw_key,
     read_cursor,
@@ -172,18 +173,12 @@ class XStreamSource(StreamSource[_Position]):
         async with httpx.AsyncClient(headers=self.headers, timeout=self.timeout) as client:
             response = await connect(self._open, client, position, wait=self.backoff.wait(), origin=self.origin)
             batcher = Batcher("x", self.origin, self.keywords, self.cursor_every)
-            try:
+            async with http_stream(response, self.timeout):
                 async for line in response.aiter_lines():
                     position.heard_us = now_us()
                     batch = self._handle(line.encode(), position, batcher)
                     if batch is not None:
                         yield batch
-            except httpx.ReadTimeout:
-                raise Dropped(f"silent for more than {self.timeout.read:g} s") from None
-            except httpx.TransportError as error:
-                raise Dropped(f"connection lost ({type(error).__name__}: {error})") from None
-            finally:
-                await response.aclose()
 
     async def _open(self, client: httpx.AsyncClient, position: _Position) -> httpx.Response:
         params = dict(STREAM_PARAMS)
