@@ -408,8 +408,12 @@ def live(
     """Follow a live source until Ctrl-C: classify in micro-batches, store exactly once, refresh the alignment, alert."""
     from pipeline.flows import live_flow
 
-    settings = settings_for(db)
+    from pipeline.sources.live import live_source
+
+    settings = settings_for(db, replay_speed=speed)
     paths = [str(path) for path in file or []]
+    # Built once here, before Prefect starts: a missing token or file is one Error line, not a flow traceback.
+    live_source(source, settings, path=[Path(path) for path in paths] or None)
     out.print(live_flow(source, paths, incident, str(settings.db_path), speed, original_times), highlight=False)
 
 
