@@ -90,7 +90,9 @@ def wait_rendered(page, title: str, timeout_ms: float = 60_000) -> None:
     page.get_by_role("heading", name=MARKERS[title]).wait_for(timeout=timeout_ms)
     page.wait_for_selector(FINISHED, timeout=timeout_ms)
     page.wait_for_function(
-        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=CHARTS[title], timeout=timeout_ms
+        # Charts, not SVG layers: Plotly draws two .main-svg per chart, so counting those let one chart pass for two.
+        "n => [...document.querySelectorAll('.js-plotly-plot')].filter(chart => chart.querySelector('.main-svg')).length >= n",
+        arg=CHARTS[title], timeout=timeout_ms
     )
 
 
