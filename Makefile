@@ -18,13 +18,8 @@ test: $(STAMP)   ## run the test suite (the dashboard's browser tests need Debia
 	$(BIN)/python -m pytest -m "not browser and not processes"
 	$(BIN)/python -m pytest -m browser
 
-bench: $(STAMP)  ## every slow benchmark, each against its baseline (figures in data/bench/*.json)
-	$(BIN)/groundswell bench ingest
-	$(BIN)/groundswell bench classify
-	$(BIN)/groundswell bench align
-	$(BIN)/groundswell bench dask
-	$(BIN)/groundswell bench dashboard
-	$(BIN)/groundswell bench live
+bench: $(STAMP)  ## every benchmark, each against its baseline: docs/benchmarks.{json,md} and the README table
+	$(BIN)/groundswell bench
 
 install: $(STAMP)
 

@@ -51,6 +51,17 @@ class IngestBenchmark:
             ]
         )
 
+    def figures(self):
+        from pipeline.bench_summary import Figure
+
+        naive = "pandas read_json + one INSERT per post"
+        return [
+            Figure("ingest", f"file ingest, {self.posts_in_file:,} X API v2 posts ({self.file_mb:,.0f} MB)", self.posts_per_second,
+                   "posts/s", naive, self.baseline_posts_per_second, target="50,000 posts/s"),
+            Figure("ingest", "re-ingest of the same file (every post a duplicate)", self.reingest_posts_per_second, "posts/s",
+                   naive, self.baseline_posts_per_second),
+        ]
+
 
 def run_ingest_benchmark(
     workdir: Path,
@@ -231,6 +242,19 @@ class ClassifyBenchmark:
             ]
         )
 
+    def figures(self):
+        from pipeline.bench_summary import Figure
+
+        one = "transformers pipeline + spaCy, one post at a time"
+        return [
+            Figure("classify", f"all heads, {self.runtime} runtime, {self.posts:,} sample posts", self.posts_per_second, "posts/s",
+                   one, self.baseline_posts_per_second, target="150 posts/s"),
+            Figure("classify", f"all heads, {self.runtime} against torch on the same posts", self.posts_per_second, "posts/s",
+                   "torch runtime", self.torch_posts_per_second),
+            Figure("classify", f"encoder work as a share of the fp32 peak ({self.peak_gflops:,.0f} GFLOP/s)", 100 * self.peak_share, "%",
+                   "torch runtime", 100 * self.torch_achieved_gflops / self.peak_gflops),
+        ]
+
 
 def sample_texts(sample_dir: Path, limit: int) -> list[str]:
     """Post texts from the sample incident, in file order: what the flow classifies."""
@@ -241,7 +265,8 @@ def sample_texts(sample_dir: Path, limit: int) -> list[str]:
 
 
 def run_classify_benchmark(
-    settings: Settings, posts: int = 2_000, baseline_posts: int = 200, echo: Callable[[str], None] = print
+    settings: Settings, posts: int = 2_000, baseline_posts: int = 200, echo: Callable[[str], None] = print,
+    out_dir: Path = Path("data/bench"),
 ) -> ClassifyBenchmark:
     import torch
 
@@ -293,9 +318,8 @@ def run_classify_benchmark(
         load_before=load_before,
         load_after=_load_average(),
     )
-    out = Path("data/bench")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "classify.json").write_text(
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "classify.json").write_text(
         json.dumps({**asdict(result), "speedup": result.speedup, "peak_share": result.peak_share}, indent=2) + "\n"
     )
     return result

@@ -87,6 +87,19 @@ class AlignBenchmark:
             ]
         )
 
+    def figures(self):
+        from pipeline.bench_summary import Figure
+
+        question = f"per-minute figures of one incident ({self.incident_posts:,} posts), {self.posts:,}-post database"
+        return [
+            Figure("align", f"incremental refresh after {self.late_posts:,} late posts", self.incremental_refresh_seconds, "s",
+                   "full refresh", self.full_refresh_seconds, higher_is_better=False),
+            Figure("align", question, 1000 * self.materialised_query_seconds, "ms", "DuckDB SQL from the raw tables",
+                   1000 * self.raw_sql_seconds, higher_is_better=False),
+            Figure("align", question, 1000 * self.materialised_query_seconds, "ms", "pandas from the raw tables (loaded)",
+                   1000 * self.pandas_seconds, higher_is_better=False),
+        ]
+
 
 def run_align_benchmark(
     workdir: Path, posts: int, *, days: int = 30, settings: Settings, echo: Callable[[str], None] = print

@@ -223,6 +223,20 @@ class LiveBenchmark:
             ]
         )
 
+    def figures(self):
+        from pipeline.bench_summary import Figure
+
+        baseline = "one post per classify call and per transaction"
+        rows = [Figure("live", "highest sustained rate, webhook to classified row seen by a reader", self.sustained_rate, "posts/s",
+                       baseline, self.baseline_rate or None, target="100 posts/s")]
+        if self.saturated_rate is not None:
+            rows.append(Figure("live", "posts/s stored while overloaded (capacity)", self.saturated_rate, "posts/s", baseline, self.baseline_rate or None))
+        for run in sorted(self.runs, key=lambda run: run.rate):
+            if run.sustained and run.p95 is not None:
+                rows.append(Figure("live", f"p95 latency at {run.rate:,.0f} posts/s offered (p50 {_s(run.p50)} s, p99 {_s(run.p99)} s)",
+                                   run.p95, "s", target="under 5 s at 100 posts/s"))
+        return rows
+
     def to_json(self) -> dict:
         return {
             **asdict(self),

@@ -46,7 +46,10 @@ app = typer.Typer(
 )
 timeline_app = typer.Typer(rich_markup_mode=None, help="Import the server-side incident timeline and metrics.", no_args_is_help=True)
 sample_app = typer.Typer(rich_markup_mode=None, help="The embedded sample incidents.", no_args_is_help=True)
-bench_app = typer.Typer(rich_markup_mode=None, help="Benchmarks that print measured figures beside a baseline.", no_args_is_help=True)
+bench_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Benchmarks that print measured figures beside a baseline. With no command: every benchmark, summarised under docs/.",
+)
 train_app = typer.Typer(rich_markup_mode=None, help="Train the models shipped in models/.", no_args_is_help=True)
 evaluate_app = typer.Typer(rich_markup_mode=None, help="Score the classifiers on labelled data.", no_args_is_help=True)
 app.add_typer(timeline_app, name="timeline")
@@ -548,6 +551,39 @@ def sample_generate(
         out.print(f"wrote {path} ({path.stat().st_size:,} bytes)", highlight=False)
 
 
+@bench_app.callback(invoke_without_command=True)
+def bench_all(
+    ctx: typer.Context,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated stages to run (default: all of ingest,classify,align,dask,dashboard,live).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke run of every stage in a few minutes (its figures are not the project's).")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option(help="Where benchmarks.json and benchmarks.md go (default: docs/, which also updates the README table; with --quick: data/bench/quick).")] = None,
+) -> None:
+    """Run every benchmark in one go (about 30 minutes on 2 cores) and write the summary: each figure
+    beside its baseline from the same run, with the machine it ran on."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline import bench_summary, docs
+
+    stages = tuple(part.strip() for part in only.split(",")) if only else bench_summary.STAGES
+    unknown = [stage for stage in stages if stage not in bench_summary.STAGES]
+    if unknown:
+        raise typer.BadParameter(f"unknown stage {', '.join(unknown)}; choose from {', '.join(bench_summary.STAGES)}", param_hint="--only")
+    options = bench_summary.BenchOptions.quick() if quick else bench_summary.BenchOptions()
+    target = out_dir or (options.workdir if quick else docs.ROOT / "docs")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    summary = bench_summary.run_all(settings_for(), options, stages, echo=lambda line: out.print(line, highlight=False, markup=False))
+    json_path, md_path = bench_summary.write_summary(summary, target)
+    out.print(bench_summary.figure_table(bench_summary.figures(summary)), highlight=False, markup=False)
+    out.print(f"wrote {json_path} and {md_path}", highlight=False)
+    if target.resolve() == (docs.ROOT / "docs").resolve() and set(stages) == set(bench_summary.STAGES) and not quick:
+        docs.write_readme()
+        out.print(f"updated the benchmark table in {docs.README}", highlight=False)
+    failed = bench_summary.failed_stages(summary)
+    if failed:
+        err.print(f"Error: these benchmarks failed: {', '.join(failed)} (tracebacks above; the others' figures were written)")
+        raise typer.Exit(1)
+
+
 @bench_app.command("ingest")
 def bench_ingest(
     posts: Annotated[int, typer.Option(help="Posts in the generated file.")] = 1_000_000,
@@ -575,14 +611,15 @@ def bench_classify(
 
 @bench_app.command("dask")
 def bench_dask(
-    posts: Annotated[int, typer.Option(help="Sample posts to classify in each run.")] = 2_000,
+    posts: Annotated[int, typer.Option(help="Sample posts to classify in each run.")] = 4_000,
     out_dir: Annotated[Path, typer.Option(help="Where the databases and dask.json go.")] = Path("data/bench"),
 ) -> None:
     """Classify the same posts in-process and on a local Dask cluster of one and of two workers; print posts/s."""
     from pipeline.bench_dask import run_dask_benchmark
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    run_dask_benchmark(settings_for(), out_dir, posts, echo=lambda line: out.print(line, highlight=False))
+    result = run_dask_benchmark(settings_for(), out_dir, posts, echo=lambda line: out.print(line, highlight=False))
+    out.print(result.render(), highlight=False, markup=False)
 
 
 @bench_app.command("align")

@@ -7,6 +7,7 @@ fails when either differs from what the code would generate.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from pipeline.config import ENV_PREFIX, Settings
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 CLI_DOC = ROOT / "docs" / "cli.md"
+BENCHMARKS = ROOT / "docs" / "benchmarks.json"
 _SECTION = re.compile(r"(?P<start><!-- generated:(?P<name>[a-z-]+) -->\n)(?:.*?\n)?(?P<end><!-- end:(?P=name) -->)", re.S)
 
 
@@ -55,15 +57,28 @@ def _walk(command, path: list[str]):
         yield from _walk(command.commands[name], [*path, name])
 
 
+def bench_table() -> str:
+    """The README's benchmark table, from the committed summary of the last `groundswell bench`."""
+    from pipeline.bench_summary import readme_table
+
+    if not BENCHMARKS.exists():
+        return "No benchmark summary yet: run `groundswell bench`."
+    return readme_table(json.loads(BENCHMARKS.read_text()))
+
+
 def render_readme(text: str) -> str:
-    generated = {"config": config_table()}
-    return _SECTION.sub(lambda m: m["start"] + generated[m["name"]] + "\n" + m["end"], text)
+    generated = {"config": config_table, "bench": bench_table}
+    return _SECTION.sub(lambda m: m["start"] + generated[m["name"]]() + "\n" + m["end"], text)
+
+
+def write_readme() -> None:
+    README.write_text(render_readme(README.read_text()))
 
 
 def main() -> None:
     from pipeline import schema_doc
 
-    README.write_text(render_readme(README.read_text()))
+    write_readme()
     CLI_DOC.parent.mkdir(exist_ok=True)
     CLI_DOC.write_text(cli_reference())
     print(f"wrote {README} and {CLI_DOC}", file=sys.stderr)

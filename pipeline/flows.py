@@ -54,10 +54,10 @@ def timeline_task(db_path: str, path: str, fmt: str = "auto", incident_id: str |
 
 @task
 def classify_task(db_path: str) -> str:
-    from pipeline.classify.labeller import Labeller, classify_pending
+    from pipeline.classify.labeller import classify_pending, labeller_for, model_settings
 
     settings = load_settings(db_path=db_path)
-    labeller = Labeller.load(settings)
+    labeller = labeller_for(model_settings(settings))  # loaded once per process, as on a Dask worker
     with Store.open(db_path) as store:
         return classify_pending(store, labeller, page_size=settings.classify_page_size).render()
 

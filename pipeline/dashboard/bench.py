@@ -53,10 +53,24 @@ class PageTimes:
     switching: dict[str, float]  # reached through the sidebar from the page before, its queries cached
 
 
+BARE_APP = """\
+import plotly.express as px
+import streamlit as st
+
+st.set_page_config(page_title="baseline", layout="wide")
+st.header("Baseline page")
+for chart in range(2):
+    st.plotly_chart(px.line(x=list(range(120)), y=[(minute * 7) % 31 for minute in range(120)]), key=f"chart-{chart}")
+"""
+"""The floor any Streamlit dashboard pays: a heading and two small Plotly charts (as many as each
+dashboard page draws), no database, timed in the same browser in the same run."""
+
+
 @dataclass
 class DashboardBenchmark:
     runs: list[PageTimes]
     machine: str
+    bare_page_seconds: float = 0.0  # a bare Streamlit page with two Plotly charts, first visit
     target_seconds: float = 2.0
 
     def render(self) -> str:
@@ -71,7 +85,22 @@ class DashboardBenchmark:
                 lines.append(f"  {run.database:<28}{run.posts:>11,}  {visit:<12}{cells}")
         slowest = max(max(run.first_visit.values()) for run in self.runs)
         lines.append(f"  slowest first visit: {slowest:.2f} s (target: under {self.target_seconds:.0f} s per page)")
+        lines.append(f"  baseline: a bare Streamlit page with two Plotly charts and no database, first visit {self.bare_page_seconds:.2f} s")
         return "\n".join(lines)
+
+    def figures(self):
+        from pipeline.bench_summary import Figure
+
+        bare = "bare Streamlit page, two Plotly charts, no database"
+        rows = []
+        for run in self.runs:
+            title, seconds = max(run.first_visit.items(), key=lambda item: item[1])
+            rows.append(Figure("dashboard", f"slowest page on first visit ({title}), {run.posts:,} posts", seconds, "s", bare,
+                               self.bare_page_seconds or None, higher_is_better=False, target="under 2 s"))
+            title, seconds = max(run.switching.items(), key=lambda item: item[1])
+            rows.append(Figure("dashboard", f"slowest page switch through the sidebar ({title}), {run.posts:,} posts", seconds, "s",
+                               bare, self.bare_page_seconds or None, higher_is_better=False, target="under 2 s"))
+        return rows
 
 
 def run_dashboard_benchmark(
@@ -84,9 +113,19 @@ def run_dashboard_benchmark(
     for name, path in (("sample", sample), (f"{posts:,} generated posts", big)):
         echo(f"timing the pages on {path} ...")
         runs.append(time_pages(name, path))
-    result = DashboardBenchmark(runs, machine_description())
+    echo("timing the baseline: a bare Streamlit page ...")
+    result = DashboardBenchmark(runs, machine_description(), time_bare_page(workdir))
     (workdir / "dashboard.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     return result
+
+
+def time_bare_page(workdir: Path, visits: int = 3) -> float:
+    """First-visit seconds of :data:`BARE_APP` (the median of ``visits``, after one warm-up visit)."""
+    app = workdir / "bare_app.py"
+    app.write_text(BARE_APP)
+    with browser.running_app(workdir / "unused.duckdb", app=app) as url, browser.chromium() as page:
+        times = [browser.open_url(page, url, "Baseline page", charts=2) for _ in range(visits + 1)][1:]
+    return sorted(times)[len(times) // 2]
 
 
 def time_pages(name: str, db: Path) -> PageTimes:

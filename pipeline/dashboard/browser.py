@@ -39,11 +39,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(db: Path, startup_timeout: float = 60.0) -> Iterator[str]:
-    """``streamlit run`` on ``db`` on a free port; yields the base URL once it answers."""
+def running_app(db: Path, startup_timeout: float = 60.0, app: Path = serve.APP) -> Iterator[str]:
+    """``streamlit run`` of ``app`` (the dashboard) on ``db`` on a free port; yields the base URL once it answers."""
     port = free_port()
     process = subprocess.Popen(
-        serve.streamlit_command(port), env=serve.environment(db), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        serve.streamlit_command(port, app), env=serve.environment(db), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         _wait_healthy(process, serve.url(port), startup_timeout)
@@ -87,22 +87,31 @@ def chromium(width: int = 1440, height: int = 1000) -> Iterator:
 
 def wait_rendered(page, title: str, timeout_ms: float = 60_000) -> None:
     """Until the page's heading is there, its script has stopped running and its Plotly charts are drawn."""
-    page.get_by_role("heading", name=MARKERS[title]).wait_for(timeout=timeout_ms)
+    _wait_drawn(page, MARKERS[title], CHARTS[title], timeout_ms)
+
+
+def _wait_drawn(page, heading: str, charts: int, timeout_ms: float) -> None:
+    page.get_by_role("heading", name=heading).wait_for(timeout=timeout_ms)
     page.wait_for_selector(FINISHED, timeout=timeout_ms)
     page.wait_for_function(
         # Charts, not SVG layers: Plotly draws two .main-svg per chart, so counting those let one chart pass for two.
         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(chart => chart.querySelector('.main-svg')).length >= n",
-        arg=CHARTS[title], timeout=timeout_ms
+        arg=charts, timeout=timeout_ms
     )
+
+
+def open_url(page, url: str, heading: str, charts: int, timeout_ms: float = 60_000) -> float:
+    """Load any Streamlit page from scratch; the seconds until ``heading`` is there and ``charts`` charts are drawn."""
+    started = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    _wait_drawn(page, heading, charts, timeout_ms)
+    return time.perf_counter() - started
 
 
 def open_page(page, base_url: str, title: str, query: str = "", timeout_ms: float = 60_000) -> float:
     """Load one dashboard page from scratch (``query``: URL parameters such as
     ``live_refresh=off``); returns the seconds until it finished rendering."""
-    started = time.perf_counter()
-    page.goto(f"{base_url}/{PAGES[title]}{'?' + query if query else ''}", wait_until="domcontentloaded")
-    wait_rendered(page, title, timeout_ms)
-    return time.perf_counter() - started
+    return open_url(page, f"{base_url}/{PAGES[title]}{'?' + query if query else ''}", MARKERS[title], CHARTS[title], timeout_ms)
 
 
 def switch_page(page, title: str, timeout_ms: float = 60_000) -> float:

@@ -21,11 +21,11 @@ APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 ADDRESS = "127.0.0.1"
 
 
-def streamlit_command(port: int) -> list[str]:
-    if not APP.is_file():
-        raise GroundswellError(f"the dashboard app is not at {APP}; run groundswell from its source checkout")
+def streamlit_command(port: int, app: Path = APP) -> list[str]:
+    if not app.is_file():
+        raise GroundswellError(f"the dashboard app is not at {app}; run groundswell from its source checkout")
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(app),
         "--server.headless", "true",
         "--server.address", ADDRESS,
         "--server.port", str(port),
