@@ -5,6 +5,7 @@ import json
 import pytest
 
 from pipeline import bench_summary, docs
+from pipeline.config import load_settings
 from pipeline.bench_dask import DaskBenchmark, DaskRun
 from pipeline.bench_summary import BenchOptions, Figure
 from test_cli import run
@@ -18,7 +19,9 @@ def test_the_ratio_says_how_many_times_groundswell_is_ahead_whichever_way_the_un
     assert Figure("s", "baseline failed to measure", 2.0, "s", "naive", 0.0).ratio is None
 
 
-def test_a_real_stage_and_a_failing_one_give_a_summary_with_the_figures_and_the_failure(settings, tmp_path):
+def test_a_real_stage_and_a_failing_one_give_a_summary_with_the_figures_and_the_failure(db_path, tmp_path):
+    settings = load_settings(db_path=db_path, ingest_workers=1)  # no process pool in the main test run (see the Makefile)
+
     def broken(settings, options, echo):
         raise RuntimeError("chromium is missing")
 
