@@ -61,3 +61,16 @@ def test_off_topic_posts_that_share_the_words_are_not_relevant(labeller):
         "SpaceX just landed another booster, incredible engineering",
     ]
     assert [label.relevant for label in labeller.label(off_topic)] == [False, False, False]
+
+
+def test_copies_of_a_text_are_classified_once_and_get_the_label_it_gets_alone(labeller, monkeypatch):
+    texts = ["spaces wont load again", "Elon is screwing trump with his crap spaces", "spaces wont load again", "spaces wont load again"]
+    alone = [labeller.label([text])[0] for text in dict.fromkeys(texts)]
+    classified: list[list[str]] = []
+    original = labeller._label_distinct
+    monkeypatch.setattr(labeller, "_label_distinct", lambda batch: classified.append(list(batch)) or original(batch))
+
+    labels = labeller.label(texts)
+
+    assert classified == [["spaces wont load again", "Elon is screwing trump with his crap spaces"]]
+    assert labels == [alone[0], alone[1], alone[0], alone[0]]
