@@ -558,8 +558,9 @@ def bench_all(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke run of every stage in a few minutes (its figures are not the project's).")] = False,
     out_dir: Annotated[Optional[Path], typer.Option(help="Where benchmarks.json and benchmarks.md go (default: docs/, which also updates the README table; with --quick: data/bench/quick).")] = None,
 ) -> None:
-    """Run every benchmark in one go (about 30 minutes on 2 cores) and write the summary: each figure
-    beside its baseline from the same run, with the machine it ran on."""
+    """Run every benchmark in one go (13 to 15 minutes on 2 cores once data/bench/ holds its generated
+    inputs) and write the summary: each figure beside its baseline from the same run, with the machine
+    it ran on."""
     if ctx.invoked_subcommand is not None:
         return
     from pipeline import bench_summary, docs
