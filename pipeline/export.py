@@ -60,8 +60,16 @@ class ExportReport:
     def render(self) -> str:
         return (
             f"exported {self.posts:,} posts to {self.folder}: {self.partitions:,} partitions (incident_id, day), "
-            f"{self.files:,} Parquet files, {self.bytes / 1_000_000:,.1f} MB"
+            f"{self.files:,} Parquet files, {self.bytes / 1_000_000:,.1f} MB\n"
+            f"read them from DuckDB through a view: {reading_view(self.folder)}"
         )
+
+
+def reading_view(folder: Path, name: str = "posts_archive") -> str:
+    """The SQL of a DuckDB view over an export: every column of ``posts_aligned`` plus ``day``, the
+    partition columns read back from the folder names."""
+    location = str(Path(folder).resolve() / "**" / "*.parquet").replace("'", "''")
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{location}', hive_partitioning = true);"
 
 
 def export_parquet(db_path: Path, folder: Path, *, lock_timeout: float = 30.0) -> ExportReport:

@@ -164,6 +164,17 @@ def align_flow(db_path: str | None = None) -> list[str]:
     return [align_task(db), detect_task(db), notify_task(db)]
 
 
+@flow(name="groundswell-export", log_prints=True)
+def export_flow(db_path: str | None = None, out_dir: str | None = None) -> str:
+    """Write ``posts_aligned`` as Parquet partitioned by incident and day (default: <export_dir>/posts),
+    for archiving finished incidents and for tools outside DuckDB; schedule it after the align flow."""
+    from pipeline.export import export_parquet
+
+    settings = load_settings(**({"db_path": db_path} if db_path else {}))
+    report = export_parquet(settings.db_path, Path(out_dir) if out_dir else settings.export_dir / "posts")
+    return report.render()
+
+
 @flow(name="groundswell-demo", log_prints=True)
 def demo_flow(
     db_path: str | None = None, sample_dir: str | None = None, fresh: bool = True, hold_back: str | None = None

@@ -149,6 +149,30 @@ def test_the_align_flow_aligns_detects_and_delivers_each_alert_to_the_webhook_on
     assert {alert.delivery_status for alert in alerts} == {"delivered"}
 
 
+def test_the_export_flow_writes_partitions_that_a_duckdb_view_reads_back_whole(tmp_path, labelled_sample_db):
+    import shutil
+
+    import duckdb
+
+    from pipeline import align
+    from pipeline.flows import export_flow
+
+    db = tmp_path / "export.duckdb"
+    shutil.copy(labelled_sample_db, db)
+    with Store.open(db) as store:
+        align.refresh(store)
+        expected = store.query("SELECT incident_id, count(*), count(DISTINCT id) FROM posts_aligned GROUP BY ALL ORDER BY ALL")
+
+    report = export_flow(db_path=str(db), out_dir=str(tmp_path / "archive"))
+
+    view = report.splitlines()[-1].removeprefix("read them from DuckDB through a view: ")
+    reader = duckdb.connect()
+    reader.execute(view)
+    got = reader.execute("SELECT incident_id, count(*), count(DISTINCT id) FROM posts_archive GROUP BY ALL ORDER BY ALL").fetchall()
+    assert got == expected and len(expected) == 2
+    assert report.startswith(f"exported {sum(row[1] for row in expected):,} posts to {tmp_path / 'archive'}")
+
+
 def test_the_live_flow_killed_at_random_points_resumes_with_every_post_once_and_labelled(tmp_path):
     """kill -9 the live flow three times mid-replay, restart it each time, let it finish: the database
     holds exactly the replayed posts, each once, each labelled."""
