@@ -178,6 +178,14 @@ def failed_stages(summary: dict[str, Any]) -> list[str]:
     return [stage["stage"] for stage in summary["stages"] if stage["error"]]
 
 
+def summary_folder(stages: Sequence[str], quick: bool, chosen: Path | None, project_docs: Path, workdir: Path) -> tuple[Path, bool]:
+    """Where a run's summary goes, and whether it is the project's: only a run of every stage at full
+    sizes replaces the committed summary (``project_docs``, and then the README table); a partial or
+    quick run goes beside its generated inputs unless a folder is ``chosen``."""
+    complete = set(stages) == set(STAGES) and not quick
+    return chosen or (project_docs if complete else workdir), complete
+
+
 def write_summary(summary: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "benchmarks.json", out_dir / "benchmarks.md"

@@ -556,7 +556,7 @@ def bench_all(
     ctx: typer.Context,
     only: Annotated[Optional[str], typer.Option(help="Comma-separated stages to run (default: all of ingest,classify,align,dask,dashboard,live).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a smoke run of every stage in a few minutes (its figures are not the project's).")] = False,
-    out_dir: Annotated[Optional[Path], typer.Option(help="Where benchmarks.json and benchmarks.md go (default: docs/, which also updates the README table; with --quick: data/bench/quick).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option(help="Where benchmarks.json and benchmarks.md go (default: docs/, which also updates the README table; with --only or --quick: beside the generated inputs under data/bench/).")] = None,
 ) -> None:
     """Run every benchmark in one go (13 to 15 minutes on 2 cores once data/bench/ holds its generated
     inputs) and write the summary: each figure beside its baseline from the same run, with the machine
@@ -570,13 +570,13 @@ def bench_all(
     if unknown:
         raise typer.BadParameter(f"unknown stage {', '.join(unknown)}; choose from {', '.join(bench_summary.STAGES)}", param_hint="--only")
     options = bench_summary.BenchOptions.quick() if quick else bench_summary.BenchOptions()
-    target = out_dir or (options.workdir if quick else docs.ROOT / "docs")
+    target, complete = bench_summary.summary_folder(stages, quick, out_dir, docs.ROOT / "docs", options.workdir)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     summary = bench_summary.run_all(settings_for(), options, stages, echo=lambda line: out.print(line, highlight=False, markup=False))
     json_path, md_path = bench_summary.write_summary(summary, target)
     out.print(bench_summary.figure_table(bench_summary.figures(summary)), highlight=False, markup=False)
     out.print(f"wrote {json_path} and {md_path}", highlight=False)
-    if target.resolve() == (docs.ROOT / "docs").resolve() and set(stages) == set(bench_summary.STAGES) and not quick:
+    if complete and target.resolve() == (docs.ROOT / "docs").resolve():
         docs.write_readme()
         out.print(f"updated the benchmark table in {docs.README}", highlight=False)
     failed = bench_summary.failed_stages(summary)

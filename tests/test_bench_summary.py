@@ -58,6 +58,14 @@ def test_the_dask_figures_compare_each_cluster_with_in_process_and_two_workers_w
     assert runs[1].cold_rate == pytest.approx(1000 / 36.5)
 
 
+def test_only_a_full_run_of_every_stage_replaces_the_committed_summary(tmp_path):
+    docs_dir, work = tmp_path / "docs", tmp_path / "bench"
+    assert bench_summary.summary_folder(bench_summary.STAGES, False, None, docs_dir, work) == (docs_dir, True)
+    assert bench_summary.summary_folder(("ingest",), False, None, docs_dir, work) == (work, False)
+    assert bench_summary.summary_folder(bench_summary.STAGES, True, None, docs_dir, work) == (work, False)
+    assert bench_summary.summary_folder(("ingest",), False, tmp_path / "mine", docs_dir, work) == (tmp_path / "mine", False)
+
+
 def test_an_unknown_stage_is_a_usage_error(monkeypatch, capsys):
     code, _, err = run(monkeypatch, capsys, "bench", "--only", "ingest,gpu")
     assert code == 2
