@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,8 @@ def machine() -> dict[str, Any]:
     versions = {"python": platform.python_version(), "duckdb": duckdb.__version__}
     for package in ("onnxruntime", "torch", "streamlit", "prefect"):
         try:
-            from importlib.metadata import version
-
             versions[package] = version(package)
-        except Exception:  # noqa: BLE001 - a missing package is just not listed
+        except PackageNotFoundError:  # not installed: not listed
             continue
     return {
         "cpu": cpu or "unknown",
