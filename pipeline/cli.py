@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pipeline import summary as summary_module
+from pipeline.bench_summary import BenchOptions
 from pipeline.config import ENV_PREFIX, Settings, load_settings
 from pipeline.errors import GroundswellError, InputError
 from pipeline.ingest import IngestReport, ingest_paths
@@ -57,6 +58,9 @@ app.add_typer(sample_app, name="sample")
 app.add_typer(bench_app, name="bench")
 app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
+
+BENCH = BenchOptions()
+"""The benchmarks' full sizes: `groundswell bench` runs them, and each `groundswell bench STAGE` defaults to them."""
 
 # Piped output (CI logs, `make demo | less`) gets a readable width instead of rich's 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 120)
@@ -569,7 +573,7 @@ def bench_all(
     unknown = [stage for stage in stages if stage not in bench_summary.STAGES]
     if unknown:
         raise typer.BadParameter(f"unknown stage {', '.join(unknown)}; choose from {', '.join(bench_summary.STAGES)}", param_hint="--only")
-    options = bench_summary.BenchOptions.quick() if quick else bench_summary.BenchOptions()
+    options = BenchOptions.quick() if quick else BENCH
     target, complete = bench_summary.summary_folder(stages, quick, out_dir, docs.ROOT / "docs", options.workdir)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     summary = bench_summary.run_all(settings_for(), options, stages, echo=lambda line: out.print(line, highlight=False, markup=False))
@@ -587,8 +591,8 @@ def bench_all(
 
 @bench_app.command("ingest")
 def bench_ingest(
-    posts: Annotated[int, typer.Option(help="Posts in the generated file.")] = 1_000_000,
-    baseline_posts: Annotated[int, typer.Option(help="Posts for the naive baseline (about 130 posts/s: keep it small).")] = 3_000,
+    posts: Annotated[int, typer.Option(help="Posts in the generated file.")] = BENCH.ingest_posts,
+    baseline_posts: Annotated[int, typer.Option(help="Posts for the naive baseline (about 130 posts/s: keep it small).")] = BENCH.ingest_baseline_posts,
     workdir: Annotated[Path, typer.Option(help="Where to write the generated file and databases.")] = Path("data/bench"),
 ) -> None:
     """File-ingest rate against pandas read_json + row-by-row INSERT, measured in the same run."""
@@ -601,8 +605,8 @@ def bench_ingest(
 
 @bench_app.command("classify")
 def bench_classify(
-    posts: Annotated[int, typer.Option(help="Sample posts to classify.")] = 2_000,
-    baseline_posts: Annotated[int, typer.Option(help="Posts for the one-at-a-time baseline.")] = 200,
+    posts: Annotated[int, typer.Option(help="Sample posts to classify.")] = BENCH.classify_posts,
+    baseline_posts: Annotated[int, typer.Option(help="Posts for the one-at-a-time baseline.")] = BENCH.classify_baseline_posts,
 ) -> None:
     """Classify-stage throughput (all heads) on the configured runtime and on torch, against transformers + spaCy one post at a time."""
     from pipeline.bench import run_classify_benchmark
@@ -612,7 +616,7 @@ def bench_classify(
 
 @bench_app.command("dask")
 def bench_dask(
-    posts: Annotated[int, typer.Option(help="Sample posts to classify in each run.")] = 4_000,
+    posts: Annotated[int, typer.Option(help="Sample posts to classify in each run.")] = BENCH.dask_posts,
     out_dir: Annotated[Path, typer.Option(help="Where the databases and dask.json go.")] = Path("data/bench"),
 ) -> None:
     """Classify the same posts in-process and on a local Dask cluster of one and of two workers; print posts/s."""
@@ -625,8 +629,8 @@ def bench_dask(
 
 @bench_app.command("align")
 def bench_align(
-    posts: Annotated[int, typer.Option(help="Posts to generate (over --days days).")] = 10_000_000,
-    days: Annotated[int, typer.Option(help="Days the posts span.")] = 30,
+    posts: Annotated[int, typer.Option(help="Posts to generate (over --days days).")] = BENCH.align_posts,
+    days: Annotated[int, typer.Option(help="Days the posts span.")] = BENCH.align_days,
     workdir: Annotated[Path, typer.Option(help="Where to write the generated database.")] = Path("data/bench"),
 ) -> None:
     """Alignment refresh (full and incremental) and the per-minute query for one incident, against pandas in the same run."""
@@ -639,7 +643,7 @@ def bench_align(
 @bench_app.command("dashboard")
 def bench_dashboard(
     db: Annotated[Optional[Path], typer.Option("--db", help="The labelled sample database (default: the db_path setting); copied, not changed.")] = None,
-    posts: Annotated[int, typer.Option(help="Posts in the generated database.")] = 1_000_000,
+    posts: Annotated[int, typer.Option(help="Posts in the generated database.")] = BENCH.dashboard_posts,
     workdir: Annotated[Path, typer.Option(help="Where to keep the generated file and databases.")] = Path("data/bench"),
 ) -> None:
     """Seconds for each dashboard page to render in headless chromium, on the sample and on a generated database."""
@@ -660,11 +664,11 @@ def _rates(value: str) -> tuple[float, ...]:
 
 @bench_app.command("live")
 def bench_live(
-    rates: Annotated[str, typer.Option(help="Offered loads to test, posts/s, comma-separated.")] = "10,100,500",
-    seconds: Annotated[float, typer.Option(min=1.0, help="Seconds each rate is offered.")] = 20.0,
+    rates: Annotated[str, typer.Option(help="Offered loads to test, posts/s, comma-separated.")] = ",".join(f"{rate:g}" for rate in BENCH.live_rates),
+    seconds: Annotated[float, typer.Option(min=1.0, help="Seconds each rate is offered.")] = BENCH.live_seconds,
     drain_seconds: Annotated[float, typer.Option(min=0.0, help="Seconds allowed after the last post for everything to land.")] = 30.0,
-    bisect: Annotated[int, typer.Option(min=0, help="Extra runs between the highest sustained and the lowest failing rate.")] = 2,
-    baseline_seconds: Annotated[float, typer.Option(min=0.0, help="Seconds of the one-post-per-transaction baseline (0: skip it).")] = 20.0,
+    bisect: Annotated[int, typer.Option(min=0, help="Extra runs between the highest sustained and the lowest failing rate.")] = BENCH.live_bisect,
+    baseline_seconds: Annotated[float, typer.Option(min=0.0, help="Seconds of the one-post-per-transaction baseline (0: skip it).")] = BENCH.live_baseline_seconds,
     db_dir: Annotated[Path, typer.Option(help="Where the live flow's databases, logs and observations go.")] = Path("data/bench/live"),
     out_dir: Annotated[Path, typer.Option(help="Where live.json and live.md are written.")] = Path("data/bench"),
 ) -> None:
