@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 from pipeline.bench import machine_description
 from pipeline.config import Settings
@@ -98,19 +99,28 @@ def run_dask_benchmark(
     settings: Settings, out_dir: Path, posts: int = 2_000, workers: tuple[int, ...] = (1, 2), echo: Callable[[str], None] = print
 ) -> DaskBenchmark:
     """Classify ``posts`` sample posts in-process, then on LocalClusters of each size in ``workers``."""
-    from distributed import Client, LocalCluster
-
-    from pipeline.classify.labeller import labeller_for, model_settings
-    from pipeline.flows import classify_flow
-
     out_dir.mkdir(parents=True, exist_ok=True)
     template = out_dir / "dask-template.duckdb"
     _unlabelled_copy(settings, template, posts)
     with Store.open(template, read_only=True) as store:
         count = store.query("SELECT count(*) FROM posts")[0][0]
-    cores = os.cpu_count() or 1
-    os.environ.update({f"GROUNDSWELL_{name.upper()}": str(getattr(settings, name)) for name in ("sentiment_model", "classify_page_size")})
+    # classify_flow reads its settings from the environment (as on a deployment): these runs' settings, restored after.
+    shared = {f"GROUNDSWELL_{name.upper()}": str(getattr(settings, name)) for name in ("sentiment_model", "classify_page_size")}
+    with patch.dict(os.environ, shared):
+        runs = _runs(settings, template, out_dir, count, workers, echo)
+    result = DaskBenchmark(runs, settings.classify_page_size, settings.dask_pages_in_flight, machine_description())
+    (out_dir / "dask.json").write_text(json.dumps(result.to_json(), indent=1))
+    return result
 
+
+def _runs(settings: Settings, template: Path, out_dir: Path, count: int, workers: tuple[int, ...], echo: Callable[[str], None]) -> list[DaskRun]:
+    """The in-process run, then one on a fresh LocalCluster of each size in ``workers``."""
+    from distributed import Client, LocalCluster
+
+    from pipeline.classify.labeller import labeller_for, model_settings
+    from pipeline.flows import classify_flow
+
+    cores = os.cpu_count() or 1
     echo("in-process: loading the models, a warm-up flow, then the measured flow ...")
     started = time.perf_counter()
     labeller_for(model_settings(settings))
@@ -124,11 +134,11 @@ def run_dask_benchmark(
 
     for size in workers:
         threads = max(cores // size, 1)
-        os.environ["GROUNDSWELL_CLASSIFY_THREADS"] = str(threads)
         models = model_settings(settings.model_copy(update={"classify_threads": threads}))
         db = _fresh(template, out_dir / f"dask-{size}.duckdb")
-        with LocalCluster(n_workers=size, threads_per_worker=1, processes=True, dashboard_address=None,
-                          env={"OMP_NUM_THREADS": str(threads)}) as cluster, Client(cluster) as client:
+        with patch.dict(os.environ, {"GROUNDSWELL_CLASSIFY_THREADS": str(threads)}), \
+                LocalCluster(n_workers=size, threads_per_worker=1, processes=True, dashboard_address=None,
+                             env={"OMP_NUM_THREADS": str(threads)}) as cluster, Client(cluster) as client:
             echo(f"{size} worker(s): loading the models, a warm-up flow, then the measured flow ...")
             started = time.perf_counter()
             client.run(preload, models)  # every worker, in parallel
@@ -140,10 +150,7 @@ def run_dask_benchmark(
                                 time.perf_counter() - started, load, first))
         echo(f"{runs[-1].name}: {count:,} posts in {runs[-1].seconds:.1f} s = {runs[-1].rate:,.1f} posts/s "
              f"(before it: models loaded in {load:.1f} s, warm-up flow {first:.1f} s)")
-    os.environ.pop("GROUNDSWELL_CLASSIFY_THREADS", None)
-    result = DaskBenchmark(runs, settings.classify_page_size, settings.dask_pages_in_flight, machine_description())
-    (out_dir / "dask.json").write_text(json.dumps(result.to_json(), indent=1))
-    return result
+    return runs
 
 
 def preload(models: dict) -> int:
