@@ -96,8 +96,6 @@ class Labeller:
         text is classified once and its copies (reposts, copy-pasted complaints: 15% of the sample
         incident's posts) share its label."""
         distinct = list(dict.fromkeys(texts))
-        if len(distinct) == len(texts):
-            return self._label_distinct(texts)
         labels = dict(zip(distinct, self._label_distinct(distinct)))
         return [labels[text] for text in texts]
 
