@@ -22,17 +22,10 @@ from pipeline.classify.onnx import SHIPPED, OnnxRunner, ensure_int8, export_int8
 from pipeline.classify.sentiment import SentimentModel
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
+from test_sentiment import CLEAR
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "models" / "sentiment-v1"
-CLEAR = {
-    "This is the worst app ever, it keeps crashing and I hate it": "negative",
-    "Spaces is completely broken again, absolutely useless and so frustrating": "negative",
-    "Terrible service, I am so angry right now": "negative",
-    "I love this so much, best day ever! :)": "positive",
-    "Thank you so much, the new update is amazing and works great": "positive",
-    "Congratulations to the team, what a fantastic show tonight!": "positive",
-}
 POSTS = [
     *CLEAR,
     "Lmfao all of Spaces entirely broken",

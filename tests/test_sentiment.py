@@ -33,15 +33,19 @@ def test_probabilities_have_one_row_per_post_and_sum_to_one(model):
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+CLEAR = {
+    "This is the worst app ever, it keeps crashing and I hate it": "negative",
+    "Spaces is completely broken again, absolutely useless and so frustrating": "negative",
+    "Terrible service, I am so angry right now": "negative",
+    "I love this so much, best day ever! :)": "positive",
+    "Thank you so much, the new update is amazing and works great": "positive",
+    "Congratulations to the team, what a fantastic show tonight!": "positive",
+}
+"""Tweets whose sentiment no reader would dispute (the int8 tests hold the ONNX path to them too)."""
+
+
 def test_clearly_negative_and_positive_tweets_get_their_label(model):
-    posts = {
-        "This is the worst app ever, it keeps crashing and I hate it": "negative",
-        "Spaces is completely broken again, absolutely useless and so frustrating": "negative",
-        "Terrible service, I am so angry right now": "negative",
-        "I love this so much, best day ever! :)": "positive",
-        "Thank you so much, the new update is amazing and works great": "positive",
-        "Congratulations to the team, what a fantastic show tonight!": "positive",
-    }
+    posts = CLEAR
     assert model.label_of(model.predict(list(posts))) == list(posts.values())
 
 
