@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings
+from pipeline.errors import GroundswellError
 
 STAGES = ("ingest", "classify", "align", "dask", "dashboard", "live")
 
@@ -148,7 +149,8 @@ def run_all(
         try:
             outcome = runners[stage](settings, options, echo)
         except Exception as error:  # noqa: BLE001 - one failed stage must not lose the others' figures
-            echo(traceback.format_exc())
+            # groundswell's own errors say what to do in one line; anything else keeps its traceback.
+            echo(f"Error: {error}" if isinstance(error, GroundswellError) else traceback.format_exc())
             results.append(StageResult(stage, time.perf_counter() - started, load_before, os.getloadavg(), error=f"{type(error).__name__}: {error}"))
             continue
         result = StageResult(

@@ -6,6 +6,7 @@ import pytest
 
 from pipeline import bench_summary, docs
 from pipeline.config import load_settings
+from pipeline.errors import StoreError
 from pipeline.bench_dask import DaskBenchmark, DaskRun
 from pipeline.bench_summary import BenchOptions, Figure
 from test_cli import run
@@ -33,6 +34,7 @@ def test_a_real_stage_and_a_failing_one_give_a_summary_with_the_figures_and_the_
     )
 
     assert bench_summary.failed_stages(summary) == ["dashboard"]
+    assert any(line.startswith("Traceback") for line in lines), "an unexpected error keeps its traceback"
     ingest, dashboard = summary["stages"]
     assert dashboard["error"] == "RuntimeError: chromium is missing" and dashboard["figures"] == []
     rate = Figure.from_json(ingest["figures"][0])
@@ -56,6 +58,16 @@ def test_the_dask_figures_compare_each_cluster_with_in_process_and_two_workers_w
     assert [(figure.value, figure.baseline_value) for figure in figures] == [(80.0, 100.0), (125.0, 100.0), (125.0, 80.0)]
     assert figures[-1].ratio == pytest.approx(1.5625)
     assert runs[1].cold_rate == pytest.approx(1000 / 36.5)
+
+
+def test_a_stage_failing_with_groundswells_own_error_prints_its_one_line(settings):
+    def missing_database(settings, options, echo):
+        raise StoreError("database data/groundswell.duckdb does not exist; build the labelled sample with `groundswell demo --no-live`")
+
+    lines: list[str] = []
+    summary = bench_summary.run_all(settings, BenchOptions(), ("dashboard",), echo=lines.append, runners={"dashboard": missing_database})
+    assert lines[1:] == ["Error: database data/groundswell.duckdb does not exist; build the labelled sample with `groundswell demo --no-live`"]
+    assert summary["stages"][0]["error"].startswith("StoreError: database data/groundswell.duckdb does not exist")
 
 
 def test_only_a_full_run_of_every_stage_replaces_the_committed_summary(tmp_path):
