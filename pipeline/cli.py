@@ -585,7 +585,7 @@ def bench_all(
         out.print(f"updated the benchmark table in {docs.README}", highlight=False)
     failed = bench_summary.failed_stages(summary)
     if failed:
-        err.print(f"Error: these benchmarks failed: {', '.join(failed)} (tracebacks above; the others' figures were written)")
+        err.print(f"Error: these benchmarks failed: {', '.join(failed)} (why is above; the other stages' figures were written)")
         raise typer.Exit(1)
 
 
